@@ -1,0 +1,56 @@
+# The two commands of the README: `make local` (deploy to the embedded chain) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+LINK := .collections/ansible_collections/tonsurance/deploy
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.state/ansible-tmp
+export ANSIBLE_HOME := $(CURDIR)/.state/ansible-home
+
+.PHONY: setup local test unit integration contracts contracts-check bench build clean lock
+
+setup: $(VENV)/.installed $(LINK)
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+	touch $@
+
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn ../../.. $(LINK)
+
+local: setup
+	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/local
+
+test: setup contracts/node_modules/.installed
+	$(BIN)/python -m pytest -q tests
+
+unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration
+
+contracts/node_modules/.installed: contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --silent
+	touch $@
+
+# Recompile the FunC sources into contracts/build/ (needs Node 20 and the npm registry once).
+contracts: setup contracts/node_modules/.installed
+	$(BIN)/python scripts/compile_contracts.py
+
+contracts-check: setup contracts/node_modules/.installed
+	$(BIN)/python scripts/compile_contracts.py --check
+
+bench: setup
+	$(BIN)/python tests/bench/bench_deploy.py
+
+build: setup
+	$(BIN)/ansible-galaxy collection build --force
+
+lock:
+	uv pip compile -q -p 3.11 requirements.in -o requirements.txt
+
+clean:
+	rm -rf .state/local .state/ansible-tmp

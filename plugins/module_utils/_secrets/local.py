@@ -1,0 +1,41 @@
+"""The local secret store: one JSON file, mode 0600, under .state/ of the local inventory only."""
+
+import json
+import os
+import stat
+import tempfile
+
+
+class SecretStoreError(Exception):
+    """The local store is missing, unreadable or too open; never carries a value."""
+
+
+def read(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise SecretStoreError(f"local secret store {path} does not exist") from exc
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise SecretStoreError(f"local secret store {path} is readable by others; expected mode 0600")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except ValueError as exc:
+        raise SecretStoreError(f"local secret store {path} is not valid JSON") from None if exc else None
+
+
+def write(path, values):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=directory)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(values, handle, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

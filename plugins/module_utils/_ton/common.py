@@ -1,0 +1,85 @@
+"""Options and connection code shared by every chain module (the module edge stays thin)."""
+
+import asyncio
+import os
+import traceback
+
+IMPORT_ERROR = None
+try:
+    from .deployer import Deployer
+    from .errors import ConfigError, TonError
+    from .lite import LiteProvider
+    from .sandbox import SandboxChain
+except ImportError:  # the controller's Python lacks pytoniq or pytvm
+    IMPORT_ERROR = traceback.format_exc()
+    TonError = Exception
+    ConfigError = Exception
+
+PROVIDER_ARGS = dict(
+    network=dict(type="str", required=True, choices=["local", "testnet", "mainnet"]),
+    provider=dict(type="str", default="sandbox", choices=["sandbox", "lite"]),
+    sandbox_state=dict(type="path"),
+    lite_config=dict(type="path"),
+    wait_timeout=dict(type="int", default=120),
+)
+
+DEPLOYER_ARGS = dict(
+    deployer_mnemonic=dict(type="str", no_log=True),
+    deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1"]),
+    artifacts_dir=dict(type="path", required=True),
+    amount_nanoton=dict(type="int", default=50_000_000),
+)
+
+
+def require_libs(module):
+    if IMPORT_ERROR:
+        module.fail_json(
+            msg="the tonsurance.deploy chain modules need pytoniq, pytoniq-core and pytvm on the module's Python",
+            exception=IMPORT_ERROR,
+        )
+
+
+def make_provider(params):
+    if params["provider"] == "sandbox":
+        if params["network"] == "mainnet":
+            raise ConfigError("the sandbox provider cannot stand in for mainnet")
+        if not params.get("sandbox_state"):
+            raise ConfigError("provider sandbox needs sandbox_state (the chain state file)")
+        return SandboxChain(params["sandbox_state"])
+    if not params.get("lite_config"):
+        raise ConfigError(f"provider lite on {params['network']} needs lite_config (a global-config file path)")
+    if not os.path.isfile(params["lite_config"]):
+        raise ConfigError(f"lite_config {params['lite_config']} for {params['network']} does not exist")
+    return LiteProvider(params["lite_config"], params["network"])
+
+
+def make_deployer(provider, params):
+    if not params.get("deployer_mnemonic"):
+        raise ConfigError("deployer_mnemonic is required to send anything")
+    return Deployer(provider, params["deployer_mnemonic"], params["deployer_wallet"], params["network"],
+                    poll_interval=0.5)
+
+
+def run(module, work):
+    """Open the provider, run the coroutine factory `work(provider)`, close, turn errors into failures."""
+    params = module.params
+    try:
+        provider = make_provider(params)
+    except TonError as exc:
+        module.fail_json(msg=str(exc))
+
+    async def main():
+        if isinstance(provider, SandboxChain):
+            provider.open()
+        try:
+            await provider.start_up()
+            return await work(provider)
+        finally:
+            await provider.close_all()
+            if isinstance(provider, SandboxChain):
+                provider.close()
+
+    try:
+        return asyncio.run(main())
+    except TonError as exc:
+        module.fail_json(msg=str(exc))

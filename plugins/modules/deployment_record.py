@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# Copyright: Tonsurance contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: deployment_record
+short_description: Write the deployment record of a run and keep the previous one
+description:
+  - Writes C(<directory>/<network>-<YYYYMMDD>.json) with the contracts (addresses in the network's
+    own form, code hashes, deploying transactions, fees), the git commit and any extra sections.
+  - When the content is unchanged apart from its timestamp, the file is left alone and the task
+    reports no change.
+  - When a different record already has that name, it is kept as C(<network>-<YYYYMMDD>.<HHMMSS>.json)
+    before the new one is written, and the latest record before this run is named in C(previous).
+version_added: 0.1.0
+options:
+  directory:
+    description: Directory of the records.
+    type: path
+    required: true
+  network:
+    description: Network of the run.
+    type: str
+    required: true
+  contracts:
+    description: Contract entries, each with at least C(label) and C(address).
+    type: list
+    elements: dict
+    required: true
+  extra:
+    description: Further sections of the record (image tags, migration versions).
+    type: dict
+    default: {}
+  commit:
+    description: Git commit of the collection that ran.
+    type: str
+    default: unknown
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - Records hold addresses and hashes only; secrets never reach them.
+"""
+
+EXAMPLES = r"""
+- name: Record the local deployment
+  tonsurance.deploy.deployment_record:
+    directory: "{{ playbook_dir }}/../deployments"
+    network: local
+    contracts: "{{ contracts_deployed }}"
+    commit: "{{ lookup('ansible.builtin.pipe', 'git rev-parse HEAD') }}"
+"""
+
+RETURN = r"""
+path:
+  description: Path of the record.
+  returned: always
+  type: str
+  sample: deployments/testnet-20261203.json
+previous:
+  description: The latest earlier record of this network, if any.
+  returned: always
+  type: str
+  sample: deployments/testnet-20261120.json
+contract_count:
+  description: Number of contracts in the record.
+  returned: always
+  type: int
+  sample: 266
+"""
+
+import datetime
+import glob
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+VOLATILE = ("generated_at",)
+# What a record keeps of each contract; run-dependent fields (action, balances) stay out so that an
+# unchanged deployment yields an unchanged record.
+ENTRY_KEYS = ("label", "contract", "address", "address_raw", "code_hash")
+DEPLOY_KEYS = ("transaction", "fees_nanoton", "spent_nanoton", "value_nanoton")
+
+
+def entry_of(raw, known):
+    entry = {k: raw[k] for k in ENTRY_KEYS if k in raw}
+    if raw.get("transaction"):
+        entry.update({k: raw[k] for k in DEPLOY_KEYS if k in raw})
+    else:
+        # Deployed by an earlier run: carry its deploy facts forward from the records that saw it.
+        earlier = known.get((raw.get("address_raw"), raw.get("code_hash")))
+        if earlier:
+            entry.update({k: earlier[k] for k in DEPLOY_KEYS if k in earlier})
+    return entry
+
+
+def known_entries(paths):
+    known = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        for entry in document.get("contracts", []):
+            if entry.get("transaction"):
+                known[(entry.get("address_raw"), entry.get("code_hash"))] = entry
+    return known
+
+
+def comparable(document):
+    return {k: v for k, v in (document or {}).items() if k not in VOLATILE}
+
+
+def write_atomic(path, document):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".record-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            directory=dict(type="path", required=True),
+            network=dict(type="str", required=True),
+            contracts=dict(type="list", elements="dict", required=True),
+            extra=dict(type="dict", default={}),
+            commit=dict(type="str", default="unknown"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    for index, entry in enumerate(params["contracts"]):
+        if not entry.get("label") or not entry.get("address"):
+            module.fail_json(msg=f"deployment record entry {index} lacks a label or an address")
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    path = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.json")
+    pattern = os.path.join(params["directory"], f"{params['network']}-*.json")
+    earlier = sorted(p for p in glob.glob(pattern) if os.path.abspath(p) != os.path.abspath(path))
+    current = None
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                current = json.load(handle)
+        except ValueError:
+            current = {"unreadable": True}
+    previous = path if current else (earlier[-1] if earlier else None)
+
+    known = known_entries(earlier + ([path] if current else []))
+    entries = [entry_of(raw, known) for raw in params["contracts"]]
+    document = {
+        "network": params["network"],
+        "generated_at": now.isoformat(timespec="seconds"),
+        "commit": params["commit"],
+        "contracts": sorted(entries, key=lambda c: c["label"]),
+        "contract_count": len(params["contracts"]),
+    }
+    document.update(params["extra"])
+
+    changed = comparable(current) != comparable(document)
+    if changed and not module.check_mode:
+        os.makedirs(params["directory"], exist_ok=True)
+        if current is not None:
+            kept = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.{now:%H%M%S}.json")
+            os.replace(path, kept)
+            previous = kept
+        write_atomic(path, document)
+
+    result = dict(changed=changed, path=path, previous=previous, contract_count=len(params["contracts"]))
+    if module._diff and changed:
+        result["diff"] = dict(
+            before=json.dumps(comparable(current), indent=2, sort_keys=True) + "\n" if current else "",
+            after=json.dumps(comparable(document), indent=2, sort_keys=True) + "\n",
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
