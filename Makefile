@@ -14,6 +14,7 @@ setup: $(VENV)/.installed $(LINK)
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+	$(BIN)/python -m compileall -q $(VENV)/lib >/dev/null
 	touch $@
 
 $(LINK):

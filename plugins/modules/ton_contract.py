@@ -125,6 +125,11 @@ messages_sent:
   returned: always
   type: int
   sample: 1
+confirmation_waits:
+  description: Times this task waited for the chain to confirm a send.
+  returned: always
+  type: int
+  sample: 1
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -168,7 +173,7 @@ def main():
     outcome = common.run(module, work)
 
     entry = outcome["contracts"][0]
-    result = dict(changed=outcome["changed"], messages_sent=outcome["externals"])
+    result = dict(changed=outcome["changed"], messages_sent=outcome["externals"], confirmation_waits=outcome["waits"])
     result.update({k: v for k, v in entry.items() if k not in ("before", "after")})
     if module._diff:
         result["diff"] = dict(before=entry["before"], after=entry["after"])

@@ -108,6 +108,11 @@ messages_sent:
   returned: always
   type: int
   sample: 1
+confirmation_waits:
+  description: Times this task waited for the chain to confirm a send.
+  returned: always
+  type: int
+  sample: 1
 spent_nanoton:
   description: Total the deployer spent in this task.
   returned: always
@@ -174,6 +179,7 @@ def main():
         shards=shards,
         deployed=sum(1 for s in shards if s["action"] != "none"),
         messages_sent=outcome["externals"],
+        confirmation_waits=outcome["waits"],
         spent_nanoton=outcome["spent_nanoton"],
         verify_calls=outcome["verify_calls"],
     )

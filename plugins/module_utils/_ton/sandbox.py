@@ -23,6 +23,7 @@ from pytoniq_core.tlb.transaction import MessageAny
 # pytvm imports pkg_resources, whose deprecation warning would otherwise land in every module result.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
+from pytvm.engine import EmulatorEngineC  # noqa: E402
 from pytvm.transaction_emulator import TransactionEmulator  # noqa: E402
 from pytvm.tvm_emulator import TvmEmulator  # noqa: E402
 from pytvm.utils import DEFAULT_CONFIG_BOC  # noqa: E402
@@ -36,6 +37,16 @@ LT_STRIDE = 1000
 # A chain of messages that never settles is a contract bug; stop rather than loop forever.
 MAX_TRANSACTIONS_PER_SEND = 5000
 GET_METHOD_GAS = 1_000_000
+
+
+_ENGINE = []
+
+
+def _engine():
+    """One loaded libemulator per process; pytvm would otherwise reload it for every emulator."""
+    if not _ENGINE:
+        _ENGINE.append(EmulatorEngineC.default())
+    return _ENGINE[0]
 
 
 def _empty_shard_account():
@@ -179,7 +190,7 @@ class SandboxChain:
         if account is None or account.storage.state.type_ != "account_active":
             raise GetMethodError(address.to_str(is_user_friendly=False), method, -256)
         state_init = account.storage.state.state_init
-        emulator = TvmEmulator(code=state_init.code, data=state_init.data)
+        emulator = TvmEmulator(code=state_init.code, data=state_init.data, engine=_engine())
         emulator.set_gas_limit(GET_METHOD_GAS)
         emulator.set_c7(
             address=address.to_str(is_user_friendly=False),
@@ -198,7 +209,7 @@ class SandboxChain:
 
     def _tx_emulator(self):
         if self._emulator is None:
-            self._emulator = TransactionEmulator(config=self._config_cell)
+            self._emulator = TransactionEmulator(config=self._config_cell, engine=_engine())
         return self._emulator
 
     def _emulate(self, message_cell, dest):

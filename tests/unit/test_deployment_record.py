@@ -1,0 +1,41 @@
+import json
+import os
+
+from conftest import module
+
+ENTRY = {"label": "PricingOracle", "contract": "PricingOracle", "address": "kQA", "address_raw": "0:aa",
+         "code_hash": "cc", "transaction": "tt", "fees_nanoton": 5, "spent_nanoton": 55, "value_nanoton": 50,
+         "action": "deployed"}
+
+
+def write(tmp_path, contracts, **extra):
+    return module("deployment_record", dict(directory=str(tmp_path), network="testnet", contracts=contracts,
+                                            commit="abc", **extra))
+
+
+def test_record_is_written_then_left_alone_when_unchanged(tmp_path):
+    first = write(tmp_path, [ENTRY])
+    assert first["changed"] and os.path.exists(first["path"])
+    with open(first["path"], encoding="utf-8") as handle:
+        saved = json.load(handle)
+    assert "action" not in saved["contracts"][0]
+    again = write(tmp_path, [{k: v for k, v in ENTRY.items() if k not in ("transaction", "fees_nanoton")}])
+    assert not again["changed"], "an entry seen earlier keeps its deploy facts"
+
+
+def test_changed_record_keeps_the_previous_one(tmp_path):
+    first = write(tmp_path, [ENTRY])
+    second = write(tmp_path, [dict(ENTRY, code_hash="dd", address_raw="0:bb")])
+    assert second["changed"] and second["previous"] != first["path"]
+    assert os.path.exists(second["previous"]) and os.path.exists(second["path"])
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    result = module("deployment_record", dict(directory=str(tmp_path), network="testnet", contracts=[ENTRY]),
+                    check_mode=True)
+    assert result["changed"] and not os.listdir(tmp_path)
+
+
+def test_entry_without_address_is_refused(tmp_path):
+    result = write(tmp_path, [{"label": "x"}])
+    assert result.get("failed") and "entry 0" in result["msg"]

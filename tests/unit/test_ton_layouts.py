@@ -1,0 +1,96 @@
+import pytest
+
+from pytoniq_core import Address
+
+from conftest import ARTIFACTS
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import addresses, artifacts, layouts, protocol
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.errors import ConfigError
+
+ADMIN = "0:" + "11" * 32
+KEEPER = "0:" + "22" * 32
+
+
+def test_address_depends_on_every_init_field():
+    first = protocol.build(ARTIFACTS, "PricingOracle", {"admin": ADMIN, "keeper": KEEPER})
+    same = protocol.build(ARTIFACTS, "PricingOracle", {"admin": ADMIN, "keeper": KEEPER})
+    other_keeper = protocol.build(ARTIFACTS, "PricingOracle", {"admin": ADMIN, "keeper": ADMIN})
+    other_hedge = protocol.build(ARTIFACTS, "PricingOracle", {"admin": ADMIN, "keeper": KEEPER, "hedge_bps": 1})
+    assert first.address == same.address
+    assert len({first.address.hash_part, other_keeper.address.hash_part, other_hedge.address.hash_part}) == 3
+
+
+def test_user_friendly_and_raw_forms_derive_the_same_address():
+    friendly = Address(ADMIN).to_str(is_test_only=True)
+    a = protocol.build(ARTIFACTS, "PricingOracle", {"admin": ADMIN, "keeper": KEEPER})
+    b = protocol.build(ARTIFACTS, "PricingOracle", {"admin": friendly, "keeper": KEEPER})
+    assert a.address == b.address
+
+
+def test_shard_addresses_are_distinct_and_tied_to_the_router():
+    router, shards = protocol.shards(ARTIFACTS, ADMIN, 256, 0, 256)
+    assert len({s.address.hash_part for s in shards}) == 256
+    router2, shards2 = protocol.shards(ARTIFACTS, ADMIN, 16, 0, 16)
+    assert router.address != router2.address
+    assert shards[0].address != shards2[0].address
+
+
+def test_shard_range_is_cut_at_shard_count_and_checked():
+    _, shards = protocol.shards(ARTIFACTS, ADMIN, 16, 10, 10)
+    assert [int(s.label[12:-1]) for s in shards] == list(range(10, 16))
+    with pytest.raises(ConfigError, match="outside"):
+        protocol.shards(ARTIFACTS, ADMIN, 16, 16, 10)
+
+
+@pytest.mark.parametrize("init, message", [
+    ({"admin": ADMIN}, "missing keeper"),
+    ({"admin": "nope", "keeper": KEEPER}, "'nope' is not a TON address"),
+    ({"admin": ADMIN, "keeper": KEEPER, "hedge_bps": 10001}, "at most 10000"),
+])
+def test_oracle_init_errors_name_the_field(init, message):
+    with pytest.raises(ConfigError, match=message):
+        protocol.build(ARTIFACTS, "PricingOracle", init)
+
+
+def test_vault_refuses_allocations_that_do_not_add_up():
+    tranches = [{"id": 1, "token": ADMIN, "apy_min_bps": 1, "apy_max_bps": 2, "curve": 0, "allocation_bps": 9000}]
+    with pytest.raises(ConfigError, match="10000"):
+        protocol.build(ARTIFACTS, "MultiTrancheVault", {"admin": ADMIN, "tranches": tranches})
+
+
+def test_vault_refuses_inverted_apy_range():
+    tranches = [{"id": 1, "token": ADMIN, "apy_min_bps": 5, "apy_max_bps": 2, "curve": 0, "allocation_bps": 10000}]
+    with pytest.raises(ConfigError, match="apy_min_bps 5 exceeds"):
+        protocol.build(ARTIFACTS, "MultiTrancheVault", {"admin": ADMIN, "tranches": tranches})
+
+
+def test_unknown_contract_is_refused():
+    with pytest.raises(ConfigError, match="unknown contract 'Nope'"):
+        protocol.build(ARTIFACTS, "Nope", {})
+
+
+def test_snake_content_spans_cells_for_long_uris():
+    cell = layouts.snake_text(0x01, "x" * 300)
+    assert cell.begin_parse().load_bytes(1) == b"\x01"
+    assert len(cell.refs) == 1 and len(cell.refs[0].refs) == 1
+
+
+def test_addresses_compare_by_workchain_and_hash():
+    friendly = Address(ADMIN).to_str(is_test_only=True, is_bounceable=False)
+    assert addresses.same(ADMIN, friendly)
+    assert not addresses.same(ADMIN, KEEPER)
+    assert addresses.friendly(ADMIN, "mainnet").startswith("E")
+    assert addresses.friendly(ADMIN, "testnet").startswith("k")
+
+
+def test_artifact_with_a_wrong_hash_is_refused(tmp_path):
+    import json
+    import shutil
+
+    shutil.copy(f"{ARTIFACTS}/PricingOracle.json", tmp_path / "PricingOracle.json")
+    document = json.loads((tmp_path / "PricingOracle.json").read_text())
+    document["code_hash_hex"] = "00" * 32
+    (tmp_path / "PricingOracle.json").write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="inconsistent"):
+        artifacts.load(str(tmp_path), "PricingOracle")
+    with pytest.raises(ConfigError, match="not found"):
+        artifacts.load(str(tmp_path), "PolicyShard")
