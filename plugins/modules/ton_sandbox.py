@@ -20,7 +20,7 @@ options:
     description: Deployer wallet contract version.
     type: str
     default: v5r1
-    choices: [v4r2, v5r1]
+    choices: [v4r2, v5r1, highload_v3]
   min_balance_nanoton:
     description: Top the deployer up when it holds less than this.
     type: int
@@ -118,7 +118,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state_dir=dict(type="path", required=True),
-            deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1"]),
+            deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1", "highload_v3"]),
             min_balance_nanoton=dict(type="int", default=10**13),
             fund_nanoton=dict(type="int", default=10**15),
             network=dict(type="str", default="local"),

@@ -35,6 +35,7 @@ def module_args(workdir, **extra):
         "sandbox_state": os.path.join(workdir, "state", "chain.json"),
         "artifacts_dir": ARTIFACTS,
         "deployer_mnemonic": local_mnemonic(workdir),
+        "deployer_wallet": "highload_v3",
     }
     args.update(extra)
     return args
@@ -136,6 +137,7 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
         "deployment_record_directory": os.path.join(workdir, "deployments"),
         "tonsurance_shard_count": shard_count,
         "tonsurance_shard_batch_size": batch,
+        "contracts_strategy": "per_contract",
     }
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
            "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables)]
@@ -159,7 +161,8 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
     interrupted = chain_stats(workdir)["external_messages"]
     assert interrupted - 10 < shard_count // batch, "the kill came after the last shard batch"
 
-    resumed = playbook(workdir, shard_count=shard_count, extra_vars={"tonsurance_shard_batch_size": batch})
+    resumed = playbook(workdir, shard_count=shard_count,
+                       extra_vars={"tonsurance_shard_batch_size": batch, "contracts_strategy": "per_contract"})
     assert resumed.rc == 0, resumed.proc.stdout[-3000:]
     shard_results = resumed.task_results("Deploy PolicyShards")
     deployed_now = sum(r["deployed"] for r in shard_results)

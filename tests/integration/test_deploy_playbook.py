@@ -96,8 +96,11 @@ def test_check_mode_sends_nothing_and_its_cost_matches_the_real_run(workdir):
     assert not glob.glob(os.path.join(workdir, "deployments", "*.json")), "check mode must not write a record"
     planned = check.task_results("Deploy")
     assert all(r.get("messages_sent", 0) == 0 for r in planned)
-    actions = [r.get("action") for r in planned if "action" in r]
-    assert actions and set(actions) == {"would_deploy"}
+    contracts = [c for r in planned for c in r.get("contracts", [])]
+    assert len(contracts) == 1 + 6 + 1 + 1 + 16 + 1
+    assert {c["action"] for c in contracts} == {"would_deploy"}
+    for contract in contracts:
+        assert contract["address"] and contract["value_nanoton"] > 0 and contract["fees_nanoton"] > 0
     planned_spend = sum(r.get("spent_nanoton", 0) for r in planned)
 
     real = playbook(workdir)

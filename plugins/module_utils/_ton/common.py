@@ -25,7 +25,7 @@ PROVIDER_ARGS = dict(
 
 DEPLOYER_ARGS = dict(
     deployer_mnemonic=dict(type="str", no_log=True),
-    deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1"]),
+    deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1", "highload_v3"]),
     artifacts_dir=dict(type="path", required=True),
     amount_nanoton=dict(type="int", default=50_000_000),
 )
