@@ -131,8 +131,16 @@ async def deploy_set(provider, deployer, targets, *, network, horizon_days, marg
 
         # Plan: the real batches with the sized values on a fresh copy.
         plan_chain = await _copy_of_chain(provider, reader, deployer, missing)
+        # The copy's deployer gets what the plan needs, so the plan is complete even when the real
+        # deployer is short; the comparison with the real balance comes after.
+        plan_chain.credit(deployer.address, sum(values.values()) * 2 + PROBE_NANOTON)
         planned, plan_spend = await _emulate(plan_chain, deployer, batches, missing_labels, values, wait_timeout,
                                              ids)
+        inactive = [t for t in missing if planned[t.label][0].summary["status"] != "active"]
+        if inactive:
+            raise DeployFailedError(
+                f"the plan for {network} does not activate {inactive[0].label} at "
+                f"{addresses.friendly(inactive[0].address, network)} in emulation; nothing was sent")
         if deployer_state["balance_nanoton"] < plan_spend:
             raise DeployFailedError(
                 f"deployer wallet {deployer.address_str()} on {network} holds {deployer_state['balance_nanoton']} "
