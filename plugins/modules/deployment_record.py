@@ -60,7 +60,7 @@ path:
   type: str
   sample: deployments/testnet-20261203.json
 previous:
-  description: The latest earlier record of this network, if any.
+  description: The latest earlier record of this network (another day's, or today's replaced one), if any.
   returned: always
   type: str
   sample: deployments/testnet-20261120.json
@@ -149,6 +149,7 @@ def main():
             module.fail_json(msg=f"deployment record entry {index} lacks a label or an address")
 
     now = datetime.datetime.now(datetime.timezone.utc)
+    params["directory"] = os.path.normpath(params["directory"])
     path = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.json")
     pattern = os.path.join(params["directory"], f"{params['network']}-*.json")
     earlier = sorted(p for p in glob.glob(pattern) if os.path.abspath(p) != os.path.abspath(path))
@@ -159,7 +160,7 @@ def main():
                 current = json.load(handle)
         except ValueError:
             current = {"unreadable": True}
-    previous = path if current else (earlier[-1] if earlier else None)
+    previous = earlier[-1] if earlier else None
 
     known = known_entries(earlier + ([path] if current else []))
     entries = [entry_of(raw, known) for raw in params["contracts"]]

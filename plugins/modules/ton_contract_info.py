@@ -66,7 +66,7 @@ code_hash:
   returned: always
   type: str
   sample: 5e2f3a0b9c1d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccdd
-results:
+values:
   description: Stack of each get-method, keyed by the method name (and arguments, when given).
   returned: always
   type: dict
@@ -139,7 +139,7 @@ def main():
         balance_nanoton=state["balance_nanoton"],
         code_hash=state["code_hash"],
         address=addresses.friendly(address, params["network"]),
-        results=results,
+        values=results,
     )
 
 

@@ -80,6 +80,11 @@ secret_store:
   returned: always
   type: str
   sample: .state/local/secrets.json
+chain_created:
+  description: Whether the chain did not exist before this task (in check mode, whether it would be created).
+  returned: always
+  type: bool
+  sample: false
 """
 
 import asyncio
@@ -161,6 +166,7 @@ def main():
                 balance_nanoton=await deployer.balance(),
                 chain_state=chain_path,
                 secret_store=store_path,
+                chain_created=chain_created,
             )
         finally:
             chain.close()

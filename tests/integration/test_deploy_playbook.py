@@ -121,3 +121,29 @@ def test_mainnet_refuses_without_admin_even_when_confirmed(workdir):
     result = playbook(workdir, inventory="mainnet", extra_vars={"confirm_network": "mainnet"})
     assert result.rc != 0
     assert "tonsurance_admin_address" in json.dumps(result.failures())
+
+
+def test_check_mode_on_a_fresh_machine_stops_cleanly_and_creates_nothing(workdir):
+    result = playbook(workdir, "--check")
+    assert result.rc == 0, result.proc.stdout[-3000:]
+    assert not os.path.exists(os.path.join(workdir, "state")), "check mode must not create the chain"
+    messages = json.dumps(result.task_results("Explain why a check run stops"))
+    assert "does not exist yet" in messages
+
+
+def test_contract_info_reads_values_and_explains_exit_codes(full_deploy):
+    from conftest import module
+
+    workdir, _ = full_deploy
+    oracle = {e["label"]: e for e in record_of(workdir)["contracts"]}["PricingOracle"]
+    common = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
+              "address": oracle["address"]}
+    info = module("ton_contract_info", dict(common, get_methods=[{"name": "get_hedge_bps"}]))
+    assert info["status"] == "active" and info["code_hash"] == oracle["code_hash"]
+    assert info["values"]["get_hedge_bps"] == [2000]
+    missing_rate = module("ton_contract_info", dict(common, get_methods=[
+        {"name": "get_premium_quote", "args": [1, 0, 0, 10**9, 30]}]))
+    assert missing_rate.get("failed") and "exit code 404: not found" in missing_rate["msg"]
+    typo = module("ton_contract_info", dict(common, sandbox_state=os.path.join(workdir, "nope", "chain.json")))
+    assert typo.get("failed") and "does not exist" in typo["msg"]
+    assert not os.path.exists(os.path.join(workdir, "nope"))

@@ -45,6 +45,9 @@ def make_provider(params):
             raise ConfigError("the sandbox provider cannot stand in for mainnet")
         if not params.get("sandbox_state"):
             raise ConfigError("provider sandbox needs sandbox_state (the chain state file)")
+        if not os.path.isfile(params["sandbox_state"]):
+            raise ConfigError(
+                f"sandbox state {params['sandbox_state']} does not exist; tonsurance.deploy.ton_sandbox creates it")
         return SandboxChain(params["sandbox_state"])
     if not params.get("lite_config"):
         raise ConfigError(f"provider lite on {params['network']} needs lite_config (a global-config file path)")
