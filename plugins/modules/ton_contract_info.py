@@ -121,6 +121,11 @@ def main():
         address = addresses.parse(params["address"], "address")
     except common.TonError as exc:
         module.fail_json(msg=str(exc))
+    for call in params["get_methods"]:
+        for arg in call["args"]:
+            # TVM integers are signed 257-bit.
+            if not -(1 << 256) <= arg < (1 << 256):
+                module.fail_json(msg=f"argument {arg} of {call['name']} does not fit a TVM integer")
 
     async def work(provider):
         state = await deploy.observe(provider, address)

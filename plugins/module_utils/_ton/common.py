@@ -56,11 +56,21 @@ def make_provider(params):
     return LiteProvider(params["lite_config"], params["network"])
 
 
+# Deployers made in this process, so a failure after a send can still say that something changed.
+_DEPLOYERS = []
+
+
 def make_deployer(provider, params):
     if not params.get("deployer_mnemonic"):
         raise ConfigError("deployer_mnemonic is required to send anything")
-    return Deployer(provider, params["deployer_mnemonic"], params["deployer_wallet"], params["network"],
-                    poll_interval=0.5)
+    deployer = Deployer(provider, params["deployer_mnemonic"], params["deployer_wallet"], params["network"],
+                        poll_interval=0.5)
+    _DEPLOYERS.append(deployer)
+    return deployer
+
+
+def messages_sent():
+    return sum(d.externals for d in _DEPLOYERS)
 
 
 def run(module, work):
@@ -85,4 +95,6 @@ def run(module, work):
     try:
         return asyncio.run(main())
     except TonError as exc:
-        module.fail_json(msg=str(exc))
+        sent = messages_sent()
+        # A failure after a send still changed the chain: say so, and how much was sent.
+        module.fail_json(msg=str(exc), changed=sent > 0, messages_sent=sent)

@@ -163,12 +163,27 @@ class SandboxChain:
                 state = json.load(handle)
         except (OSError, ValueError) as exc:
             raise ProviderError(f"sandbox state {self.state_path} is unreadable: {exc}") from exc
-        if state.get("version") != STATE_VERSION:
-            raise ProviderError(f"sandbox state {self.state_path} has unknown version {state.get('version')}")
-        self._accounts = dict(state["accounts"])
-        self.now = max(int(state["now"]), int(time.time()))
-        self.lt = int(state["lt"])
-        self.stats = state.get("stats", self.stats)
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            found = state.get("version") if isinstance(state, dict) else type(state).__name__
+            raise ProviderError(f"sandbox state {self.state_path} has unknown version {found}")
+        try:
+            accounts = state["accounts"]
+            if not isinstance(accounts, dict):
+                raise TypeError("accounts is not a mapping")
+            for key, boc in accounts.items():
+                try:
+                    Cell.one_from_boc(base64.b64decode(boc, validate=True))
+                except Exception as exc:
+                    raise ValueError(f"account {key} holds no readable BoC") from exc
+            self._accounts = dict(accounts)
+            self.now = max(int(state["now"]), int(time.time()))
+            self.lt = int(state["lt"])
+            self.stats = dict(state.get("stats", self.stats))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(f"sandbox state {self.state_path} is damaged: {exc}") from exc
+
+    def account_count(self):
+        return len(self._accounts)
 
     def save(self):
         if not self.persist:
