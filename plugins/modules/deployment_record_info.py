@@ -20,6 +20,20 @@ options:
     description: Network whose records to read.
     type: str
     required: true
+  code_hashes:
+    description:
+      - Code hash of each kind of contract about to be deployed. With O(min_age_days), the module looks for a
+        record at least that old whose code hashes are the same for every kind listed here.
+    type: dict
+    default: {}
+  artifacts_dir:
+    description:
+      - Directory of compiled artifacts; their code hashes are used as O(code_hashes) when that is empty.
+    type: path
+  min_age_days:
+    description: Age the matching record must have reached.
+    type: float
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -56,6 +70,11 @@ previous:
   returned: always
   type: dict
   sample: {}
+soaked:
+  description: Path of the oldest record old enough and running the same code as O(code_hashes), or null.
+  returned: always
+  type: str
+  sample: deployments/testnet-20261120.json
 """
 
 import datetime
@@ -92,9 +111,30 @@ def load(path, now):
     }
 
 
+PRODUCT = ("PricingOracle", "TrancheToken", "MultiTrancheVault", "PolicyRouter", "PolicyShard", "PolicyFactory")
+
+
+def artifact_hashes(module, directory):
+    hashes = {}
+    for name in PRODUCT:
+        path = os.path.join(directory, f"{name}.json")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                hashes[name] = json.load(handle)["code_hash_hex"]
+        except (OSError, ValueError, KeyError) as exc:
+            module.fail_json(msg=f"contract artifact {path} is unreadable: {exc}")
+    return hashes
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(directory=dict(type="path", required=True), network=dict(type="str", required=True)),
+        argument_spec=dict(
+            directory=dict(type="path", required=True),
+            network=dict(type="str", required=True),
+            code_hashes=dict(type="dict", default={}),
+            artifacts_dir=dict(type="path"),
+            min_age_days=dict(type="float", default=0),
+        ),
         supports_check_mode=True,
     )
     params = module.params
@@ -122,8 +162,19 @@ def main():
     def shape(record):
         return {"path": record["path"], "contracts": record["contracts"], "extra": record["extra"]} if record else {}
 
+    soaked = None
+    if not params["code_hashes"] and params["artifacts_dir"]:
+        params["code_hashes"] = artifact_hashes(module, params["artifacts_dir"])
+    if params["code_hashes"]:
+        for record in reversed(records):
+            if record["age_days"] >= params["min_age_days"] and all(
+                    record["code_hashes"].get(kind) == code for kind, code in params["code_hashes"].items()):
+                soaked = record["path"]
+                break
+
     module.exit_json(
         changed=False,
+        soaked=soaked,
         records=[{k: v for k, v in r.items() if k not in ("contracts", "extra")} for r in records],
         latest=shape(latest),
         previous=shape(previous),
