@@ -47,6 +47,7 @@ contracts-check: setup contracts/node_modules/.installed
 bench: setup
 	$(BIN)/python tests/bench/bench_deploy.py
 	$(BIN)/python tests/bench/bench_protocol.py
+	$(BIN)/python tests/bench/bench_backup.py
 
 build: setup
 	$(BIN)/ansible-galaxy collection build --force
@@ -55,4 +56,6 @@ lock:
 	uv pip compile -q -p 3.11 requirements.in -o requirements.txt
 
 clean:
+	if [ -f .state/local/pg/postmaster.pid ]; then $(BIN)/ansible deployer -i inventories/local \
+	  -m tonsurance.deploy.pg_local_server -a 'state_dir=$(CURDIR)/.state/local state=stopped'; fi
 	rm -rf .state/local .state/ansible-tmp

@@ -96,6 +96,15 @@ def workdir(tmp_path):
     return str(tmp_path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_local_databases(tmp_path_factory):
+    """Deploys start the local inventory's PostgreSQL under their workdir; stop them all at the end."""
+    yield
+    from pg_fixtures import stop_servers_under
+
+    stop_servers_under(tmp_path_factory.getbasetemp())
+
+
 def module(name, args, check_mode=False, diff=False):
     """Run one of the collection's modules the way Ansible does: a JSON argument file, JSON on stdout."""
     import tempfile
