@@ -89,10 +89,14 @@ def test_gate_testnet_soak_wants_old_enough_same_code(workdir):
     assert "gate testnet-soak failed" in failures(gated(workdir, **common))
 
 
-def test_all_gates_open_lets_the_deploy_through(workdir):
+def test_gate_verified_backup_then_all_gates_open_let_the_deploy_through(workdir):
     prepare(workdir)
     admin, code_hash = multisig_admin(workdir)
     soaked_testnet_record(workdir, days=8)
+    common = dict(tonsurance_admin_address=admin, tonsurance_multisig_code_hashes=[code_hash])
+    assert "gate verified-backup failed" in failures(gated(workdir, **common))
+    backup = playbook(workdir, shard_count=4, name="backup.yml")
+    assert backup.rc == 0, backup.proc.stdout[-2000:]
     result = playbook(workdir, shard_count=4, extra_vars=dict(
         GATES, tonsurance_admin_address=admin, tonsurance_multisig_code_hashes=[code_hash]))
     assert result.rc == 0, failures(result)
