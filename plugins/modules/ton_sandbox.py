@@ -88,6 +88,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import local as local_secrets
+from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.values import protect
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
 
 if not common.IMPORT_ERROR:
@@ -138,7 +139,7 @@ def main():
         mnemonic, key_created = load_or_create_key(store_path, module.check_mode)
     except local_secrets.SecretStoreError as exc:
         module.fail_json(msg=str(exc))
-    module.no_log_values.add(mnemonic)
+    protect(module, mnemonic)
 
     async def ensure():
         chain_created = not os.path.exists(chain_path)
