@@ -38,10 +38,10 @@ def _code(error):
 def _translate(error, where, action):
     if isinstance(error, botocore.exceptions.ClientError):
         code = _code(error)
-        message = str(error.response.get("Error", {}).get("Message", ""))
+        message = str(error.response.get("Error", {}).get("Message", "")).lower()
         if code == "ResourceNotFoundException":
             return SecretNotFoundError(where, "does not exist (or has no such version or stage)")
-        if code == "InvalidRequestException" and "deletion" in message.lower():
+        if code == "InvalidRequestException" and ("deleted" in message or "deletion" in message):
             return SecretNotFoundError(where, "is scheduled for deletion")
         if code in DENIED:
             return SecretDeniedError(where, f"access denied to {action} ({code})")

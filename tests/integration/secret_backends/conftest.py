@@ -14,11 +14,28 @@ import urllib.request
 
 import pytest
 
+from conftest import COLLECTIONS
+
 BIN = os.path.dirname(sys.executable)
 ROOT_TOKEN = "tonsurance-test-root"  # pragma: allowlist secret
 REGION = "eu-west-1"
 # Calls moto answers before it starts checking credentials: the set-up in `moto` below.
 MOTO_OPEN_CALLS = 5
+
+
+def _install_collection_loader():
+    """Load the collection the way Ansible does, so its lookup runs in this process with its options."""
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    if any(type(finder).__name__ == "_AnsibleCollectionFinder" for finder in sys.meta_path):
+        return
+    # Modules imported as a plain package before the loader would lack the collection's metadata.
+    for name in [n for n in sys.modules if n == "ansible_collections" or n.startswith("ansible_collections.")]:
+        del sys.modules[name]
+    _AnsibleCollectionFinder(paths=[COLLECTIONS])._install()
+
+
+_install_collection_loader()
 
 
 def free_port():
@@ -107,11 +124,11 @@ def moto(tmp_path_factory):
         stop(proc)
 
 
-def aws_client(moto, who="admin"):
+def aws_client(moto, who="admin", region=None):
     import boto3
 
     key_id, secret = moto[who]
-    return boto3.client("secretsmanager", endpoint_url=moto["endpoint"], region_name=moto["region"],
+    return boto3.client("secretsmanager", endpoint_url=moto["endpoint"], region_name=region or moto["region"],
                         aws_access_key_id=key_id, aws_secret_access_key=secret)
 
 
@@ -126,3 +143,28 @@ def vault_client(openbao, **kwargs):
     import hvac
 
     return hvac.Client(url=openbao["url"], token=kwargs.pop("token", openbao["token"]), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def secret_lookup():
+    """The collection's secret lookup as Ansible loads it, run in this process."""
+    from ansible.plugins.loader import lookup_loader
+
+    plugin = lookup_loader.get("tonsurance.deploy.secret")
+    assert plugin is not None
+
+    def run(terms, **options):
+        return plugin.run(terms if isinstance(terms, list) else [terms], variables={}, **options)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients():
+    """Each test starts with no cached client or login, as a new task process would."""
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import cache, vault
+
+    cache.clear()
+    vault.LOGINS["count"] = 0
+    yield
+    cache.clear()
