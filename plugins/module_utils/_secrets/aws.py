@@ -118,12 +118,16 @@ def last_changed(ref, conn):
             raise SecretNotFoundError(where, "is scheduled for deletion")
         stage = ref.version_stage or "AWSCURRENT"
         created = None
-        paginator = client(conn).get_paginator("list_secret_version_ids")
-        for page in paginator.paginate(SecretId=ref.location):
+        args = dict(SecretId=ref.location)
+        while True:
+            page = client(conn).list_secret_version_ids(**args)
             for version in page.get("Versions", []):
                 if (ref.version_id and version.get("VersionId") == ref.version_id) or (
                         not ref.version_id and stage in version.get("VersionStages", [])):
                     created = version.get("CreatedDate")
+            if not page.get("NextToken"):
+                break
+            args["NextToken"] = page["NextToken"]
     except (SecretNotFoundError, SecretConfigError, SecretAuthError, SecretBackendError):
         raise
     except Exception as exc:
