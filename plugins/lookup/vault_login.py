@@ -8,7 +8,7 @@ description:
   - Logs in with AppRole and returns the client token, so the run logs in once instead of once per task.
   - Keep the token in C(tonsurance_vault_token) with a C(no_log) task; P(tonsurance.deploy.secret#lookup)
     reads that variable, and with C(vault_auth=approle) logs in again only if the token lapses.
-  - The token stays in memory: set it with M(ansible.builtin.set_fact) and never with C(cacheable=true).
+  - The token stays in memory. Set it with M(ansible.builtin.set_fact), never with C(cacheable=true).
 version_added: 0.2.0
 options:
   vault_url:

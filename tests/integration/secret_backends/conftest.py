@@ -168,3 +168,9 @@ def fresh_clients():
     vault.LOGINS["count"] = 0
     yield
     cache.clear()
+
+
+def ensure_approle(root):
+    """Enable the AppRole auth method once per server, whichever test module comes first."""
+    if "approle/" not in root.sys.list_auth_methods()["data"]:
+        root.sys.enable_auth_method("approle")

@@ -10,7 +10,7 @@ from pytoniq_core.crypto.keys import mnemonic_new
 
 from conftest import BIN, REPO, ansible_env, playbook
 
-from .conftest import aws_client, aws_env, vault_client
+from .conftest import aws_client, aws_env, ensure_approle, vault_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADDRESS = "0:" + "ab" * 32
@@ -121,8 +121,7 @@ def approle(openbao):
     root = vault_client(openbao)
     root.secrets.kv.v2.create_or_update_secret("tonsurance/once/api", {"key": "once-value"})
     root.sys.create_or_update_policy("once-read", 'path "secret/*" { capabilities = ["read"] }')
-    if "approle/" not in root.sys.list_auth_methods()["data"]:
-        root.sys.enable_auth_method("approle")
+    ensure_approle(root)
     root.auth.approle.create_or_update_approle("once", token_policies=["once-read"], token_ttl="10m")
     role_id = root.auth.approle.read_role_id("once")["data"]["role_id"]
 

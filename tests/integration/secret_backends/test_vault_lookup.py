@@ -8,7 +8,7 @@ from ansible.errors import AnsibleError
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import cache, vault
 
-from .conftest import vault_client
+from .conftest import ensure_approle, vault_client
 
 READ_POLICY = """
 path "secret/data/tonsurance/test/*" { capabilities = ["read"] }
@@ -31,7 +31,7 @@ def kv(openbao):
     root.sys.enable_secrets_engine("kv", path="kv", options={"version": "2"})
     root.secrets.kv.v2.create_or_update_secret("app/db", {"password": "kv-mount-value"}, mount_point="kv")
     root.sys.create_or_update_policy("tonsurance-read", READ_POLICY)
-    root.sys.enable_auth_method("approle")
+    ensure_approle(root)
     root.auth.approle.create_or_update_approle("deployer", token_policies=["tonsurance-read"], token_ttl="10m")
     role_id = root.auth.approle.read_role_id("deployer")["data"]["role_id"]
     root.adapter.post("/v1/sys/namespaces/payments")
