@@ -5,6 +5,8 @@ import os
 import stat
 import tempfile
 
+from .errors import SecretConfigError, SecretNotFoundError
+
 
 class SecretStoreError(Exception):
     """The local store is missing, unreadable or too open; never carries a value."""
@@ -49,14 +51,11 @@ DEFAULT_STORE = ".state/local/secrets.json"
 def _check_network(ref, conn):
     network = conn.get("network")
     if network != "local":
-        # Imported here: this file stays usable on its own by the sandbox module.
-        from .errors import SecretConfigError
         raise SecretConfigError(ref.describe(), f"the local backend serves the local inventory only; it is "
                                                 f"refused on {network or 'an unnamed network'}")
 
 
 def read_secret(ref, conn):
-    from .errors import SecretConfigError, SecretNotFoundError
     _check_network(ref, conn)
     path = conn.get("store") or DEFAULT_STORE
     if not os.path.exists(path):
