@@ -134,6 +134,8 @@ confirmation_waits:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.values import protect
+
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
 
 if not common.IMPORT_ERROR:
@@ -155,6 +157,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     common.require_libs(module)
     params = module.params
+    # Every printed form of the mnemonic (the phrase, its words re-joined) is masked, not only the option.
+    protect(module, params.get("deployer_mnemonic"))
 
     if params["amount_nanoton"] < 1:
         module.fail_json(msg=f"amount_nanoton must be positive, got {params['amount_nanoton']}")

@@ -127,6 +127,8 @@ verify_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.values import protect
+
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
 
 if not common.IMPORT_ERROR:
@@ -146,6 +148,8 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     common.require_libs(module)
     params = module.params
+    # Every printed form of the mnemonic (the phrase, its words re-joined) is masked, not only the option.
+    protect(module, params.get("deployer_mnemonic"))
 
     if params["count"] < 1 or params["messages_per_send"] < 1:
         module.fail_json(msg="count and messages_per_send must be at least 1")

@@ -93,6 +93,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import local as local_secrets
+from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.values import protect
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
 
 if not common.IMPORT_ERROR:
@@ -158,7 +159,7 @@ def main():
         chain = SandboxChain(chain_path, persist=not module.check_mode).open()
         try:
             mnemonic, key_created = load_or_create_key(store_path, chain.account_count() > 0, module.check_mode)
-            module.no_log_values.add(mnemonic)
+            protect(module, mnemonic)
             deployer = await Deployer(chain, mnemonic, params["deployer_wallet"], "local").open()
             balance = await deployer.balance()
             funded = balance < params["min_balance_nanoton"]

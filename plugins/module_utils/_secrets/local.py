@@ -5,6 +5,8 @@ import os
 import stat
 import tempfile
 
+from .errors import SecretConfigError, SecretNotFoundError
+
 
 class SecretStoreError(Exception):
     """The local store is missing, unreadable or too open; never carries a value."""
@@ -39,3 +41,35 @@ def write(path, values):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# The backend face of the store, shared with the cloud backends by the lookup and the modules.
+
+DEFAULT_STORE = ".state/local/secrets.json"
+
+
+def _check_network(ref, conn):
+    network = conn.get("network")
+    if network != "local":
+        raise SecretConfigError(ref.describe(), f"the local backend serves the local inventory only; it is "
+                                                f"refused on {network or 'an unnamed network'}")
+
+
+def read_secret(ref, conn):
+    _check_network(ref, conn)
+    path = conn.get("store") or DEFAULT_STORE
+    if not os.path.exists(path):
+        raise SecretNotFoundError(ref.describe(), f"the local store {path} does not exist")
+    try:
+        store = read(path)
+    except SecretStoreError as exc:
+        raise SecretConfigError(ref.describe(), str(exc)) from None
+    if not isinstance(store, dict) or ref.location not in store:
+        raise SecretNotFoundError(ref.describe(), f"is not in the local store {path}")
+    return store[ref.location]
+
+
+def last_changed(ref, conn):
+    """The local store keeps no change dates: ages are unknown, and only the local inventory uses it."""
+    read_secret(ref, conn)
+    return None, "the local store keeps no change dates"
