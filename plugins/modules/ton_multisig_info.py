@@ -7,8 +7,8 @@ module: ton_multisig_info
 short_description: Read a multisig admin and judge it against the mainnet admin policy
 description:
   - Reads the account at O(address) and its C(get_multisig_data) (next order seqno, threshold, signers,
-    proposers), and reports whether it meets the policy: active, code hash in O(allowed_code_hashes),
-    threshold at least O(min_threshold) and at least O(min_signers) signers.
+    proposers), and reports whether it meets the policy (active, code hash in O(allowed_code_hashes),
+    threshold at least O(min_threshold), at least O(min_signers) signers).
   - Read-only; the preflight fails on a policy miss, naming each problem.
 version_added: 0.1.0
 extends_documentation_fragment:

@@ -6,9 +6,9 @@ DOCUMENTATION = r"""
 module: ton_policy_smoke
 short_description: Create a test policy through the PolicyFactory and follow it to its shard
 description:
-  - Sends C(create_policy) to the factory from the deployer wallet, waits, and proves the whole path: the
+  - Sends C(create_policy) to the factory from the deployer wallet, waits, and proves the whole path (the
     factory numbered the policy, the router routed it to shard (policy id mod shard count), and that shard
-    recorded it.
+    recorded it).
   - Refused on mainnet. Every run creates a new policy, so the task always reports a change.
 version_added: 0.1.0
 extends_documentation_fragment:
