@@ -167,10 +167,12 @@ class Prometheus:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
-    def start(self, timeout=60):
-        config = os.path.join(self.directory, "prometheus.yml")
-        with open(config, "w", encoding="utf-8") as handle:
-            yaml.safe_dump({"global": {"evaluation_interval": "1h"}, "rule_files": RULE_FILES}, handle)
+    def start(self, timeout=60, config=None):
+        """Start on `config`, or on an empty configuration that loads the collection's rule files."""
+        if config is None:
+            config = os.path.join(self.directory, "prometheus.yml")
+            with open(config, "w", encoding="utf-8") as handle:
+                yaml.safe_dump({"global": {"evaluation_interval": "1h"}, "rule_files": RULE_FILES}, handle)
         self.log = open(os.path.join(self.directory, "prometheus.log"), "w", encoding="utf-8")
         self.proc = subprocess.Popen(
             [tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={self.directory}/data",

@@ -24,6 +24,12 @@ options:
       - Directory of deployment records; the newest record of O(network) is used.
       - Mutually exclusive with O(record).
     type: path
+  require_record:
+    description:
+      - Fail when there is no deployment record. With C(false) (a check-mode run before the first deploy), the
+        module returns an empty O(scrape) and says why.
+    type: bool
+    default: true
   fail_on_read_error:
     description:
       - Fail when a contract cannot be read. With C(false) the failures are returned and the scrape shows
@@ -86,10 +92,15 @@ failures:
   sample:
     PricingOracle: "get-method get_last_update on 0:5e2f...ccdd failed with exit code -256"
 record:
-  description: The deployment record the addresses came from.
+  description: The deployment record the addresses came from; empty when there is none yet.
   returned: always
   type: str
   sample: deployments/testnet-20261203.json
+msg:
+  description: Why the scrape is empty, when it is.
+  returned: when there is no deployment record and O(require_record=false)
+  type: str
+  sample: no deployment record local-<YYYYMMDD>.json in deployments; deploy first
 """
 
 import traceback
@@ -101,7 +112,7 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import comm
 IMPORT_ERROR = None
 try:
     from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import exporter
-    from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import MonitoringError
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import MonitoringError, RecordError
 except ImportError:  # prometheus_client, pytoniq or pytvm missing on the module's Python
     IMPORT_ERROR = traceback.format_exc()
 
@@ -111,6 +122,7 @@ def main():
     spec.update(
         record=dict(type="path"),
         records_dir=dict(type="path"),
+        require_record=dict(type="bool", default=True),
         fail_on_read_error=dict(type="bool", default=True),
     )
     module = AnsibleModule(
@@ -127,6 +139,10 @@ def main():
         source = exporter.ChainSource(params["network"], params["provider"], params["sandbox_state"],
                                       params["lite_config"], params["record"], params["records_dir"])
         source.addresses()
+    except RecordError as exc:
+        if params["require_record"]:
+            module.fail_json(msg=f"cannot scrape {params['network']}: {exc}")
+        module.exit_json(changed=False, scrape="", values={}, failures={}, record="", msg=str(exc))
     except (MonitoringError, common.TonError) as exc:
         module.fail_json(msg=f"cannot scrape {params['network']}: {exc}")
 

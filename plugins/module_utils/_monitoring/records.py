@@ -15,6 +15,8 @@ def latest_record(directory, network):
     pattern = re.compile(rf"^{re.escape(network)}-(\d{{8}})\.json$")
     try:
         names = os.listdir(directory)
+    except FileNotFoundError:
+        names = []
     except OSError as exc:
         raise RecordError(f"deployment records directory {directory} for {network} is unreadable: "
                           f"{exc.strerror}") from exc
