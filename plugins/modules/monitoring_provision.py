@@ -152,8 +152,8 @@ def provision_files(module, params):
     changed = [entry for entry in plan if entry[1] != "unchanged"]
     result = dict(changed=bool(changed), files=[dict(path=p, action=a) for p, a, _, _ in plan])
     if module._diff and changed:
-        result["diff"] = [dict(before_header=os.path.join(params["dest"], p), after_header=os.path.join(params["dest"], p),
-                               before=before or "", after=after or "") for p, _, before, after in changed]
+        result["diff"] = [_diff(os.path.join(params["dest"], p), before or "", after or "")
+                          for p, _, before, after in changed]
     return result
 
 
@@ -172,15 +172,21 @@ def provision_cluster(module, params):
     changed = [entry for entry in report if entry[2] != "unchanged"]
     result = dict(changed=bool(changed), objects=[dict(kind=k, name=n, action=a) for k, n, a, _, _ in report])
     if module._diff and changed:
-        result["diff"] = [dict(before_header=f"{k} {params['namespace']}/{n}", after_header=f"{k} {params['namespace']}/{n}",
-                               before=_show(before), after=_show(after)) for k, n, _, before, after in changed]
+        result["diff"] = [_diff(f"{k} {params['namespace']}/{n}", _show(before), _show(after))
+                          for k, n, _, before, after in changed]
     return result
 
 
+def _diff(header, before, after):
+    return dict(before_header=header, after_header=header, before=before, after=after)
+
+
 def _show(data):
+    """ConfigMap data as text, one key after the other, for --diff."""
     if not data:
         return ""
-    return "".join(f"--- {key}\n{value}" + ("" if value.endswith("\n") else "\n") for key, value in sorted(data.items()))
+    return "".join(f"--- {key}\n{value}" + ("" if value.endswith("\n") else "\n")
+                   for key, value in sorted(data.items()))
 
 
 def main():

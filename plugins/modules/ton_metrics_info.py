@@ -112,7 +112,9 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import comm
 IMPORT_ERROR = None
 try:
     from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import exporter
-    from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import MonitoringError, RecordError
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import (
+        MonitoringError, RecordError,
+    )
 except ImportError:  # prometheus_client, pytoniq or pytvm missing on the module's Python
     IMPORT_ERROR = traceback.format_exc()
 

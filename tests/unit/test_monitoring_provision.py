@@ -153,3 +153,30 @@ def test_a_new_record_rolls_the_exporter_pod():
 def test_exporter_needs_a_record_and_a_liteserver_config():
     with pytest.raises(ProvisionError, match="needs a deployment record and a liteserver config"):
         objects(exporter_image="img", record_text=None, lite_config_text="{}")
+
+
+def test_cluster_target_fails_naming_the_object_when_no_api_server_answers(tmp_path):
+    from conftest import module
+    from monitoring_support import free_port
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "nowhere",
+        "clusters": [{"name": "nowhere", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+        "users": [{"name": "nobody", "user": {}}],
+        "contexts": [{"name": "nowhere", "context": {"cluster": "nowhere", "user": "nobody"}}],
+    }))
+    result = module("monitoring_provision", dict(target="kubernetes", network="testnet", sources_dir=MONITORING,
+                                                 namespace="tonsurance-testnet", kubeconfig=str(kubeconfig)),
+                    check_mode=True)
+    assert result["failed"]
+    assert "ConfigMap tonsurance-testnet/tonsurance-alert-rules" in result["msg"]
+    assert "did not answer" in result["msg"]
+
+
+def test_cluster_target_refuses_an_exporter_without_its_record(tmp_path):
+    from conftest import module
+
+    result = module("monitoring_provision", dict(target="kubernetes", network="testnet", sources_dir=MONITORING,
+                                                 exporter_image="img", lite_config=str(tmp_path / "c.json")))
+    assert result["failed"] and "exporter_image needs record and lite_config" in result["msg"]

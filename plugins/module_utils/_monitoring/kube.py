@@ -104,10 +104,11 @@ def manifests(network, namespace, rules, dashboards, exporter_image=None, export
               lite_config_text=None):
     """Every object of the cluster target, in apply order, each stamped with its content hash."""
     objects = [
-        configmap(RULES_CONFIGMAP, namespace, rules, _labels("tonsurance-alert-rules", network, {"prometheus_rule": "1"})),
+        configmap(RULES_CONFIGMAP, namespace, rules,
+                  _labels(RULES_CONFIGMAP, network, {"prometheus_rule": "1"})),
         # Grafana's dashboard sidecar loads every ConfigMap labelled grafana_dashboard into the named folder.
         configmap(DASHBOARDS_CONFIGMAP, namespace, dashboards,
-                  _labels("tonsurance-dashboards", network, {"grafana_dashboard": "1"}), {"grafana_folder": "Tonsurance"}),
+                  _labels(DASHBOARDS_CONFIGMAP, network, {"grafana_dashboard": "1"}), {"grafana_folder": "Tonsurance"}),
     ]
     if exporter_image:
         if not record_text or not lite_config_text:
@@ -153,6 +154,7 @@ def apply(api_client, objects, check_mode):
     """[(kind, name, action, before data, after data)]; action is created, updated or unchanged."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     report = []
     for obj in objects:
@@ -166,6 +168,8 @@ def apply(api_client, objects, check_mode):
             if exc.status != 404:
                 raise ProvisionError(f"cannot read {where}: {exc.status} {exc.reason}") from exc
             live = None
+        except (HTTPError, OSError) as exc:
+            raise ProvisionError(f"cannot read {where}: the API server did not answer ({type(exc).__name__})") from exc
         if live is None:
             action, before = "created", None
         else:
@@ -184,5 +188,8 @@ def apply(api_client, objects, check_mode):
             except ApiException as exc:
                 raise ProvisionError(f"cannot {'create' if action == 'created' else 'update'} {where}: "
                                      f"{exc.status} {exc.reason}") from exc
+            except (HTTPError, OSError) as exc:
+                raise ProvisionError(f"cannot {'create' if action == 'created' else 'update'} {where}: "
+                                     f"the API server did not answer ({type(exc).__name__})") from exc
         report.append((kind, name, action, before, obj.get("data")))
     return report
