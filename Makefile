@@ -52,6 +52,7 @@ contracts-check: setup contracts/node_modules/.installed
 
 bench: setup
 	$(BIN)/python tests/bench/bench_deploy.py
+	$(BIN)/python tests/bench/bench_protocol.py
 
 build: setup
 	$(BIN)/ansible-galaxy collection build --force

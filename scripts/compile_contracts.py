@@ -16,6 +16,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -32,6 +33,10 @@ CONTRACTS = [
     "PolicyShard",
     "PolicyRouter",
     "PolicyFactory",
+]
+# Contracts the tests deploy but the product never does: (name, source relative to contracts/, build dir).
+TEST_CONTRACTS = [
+    ("SignerSet", "../tests/contracts/SignerSet.fc", CONTRACTS_DIR.parent / "tests" / "contracts" / "build"),
 ]
 INCLUDE_RE = re.compile(r'^\s*#include\s+"([^"]+)"', re.MULTILINE)
 
@@ -72,7 +77,7 @@ def sources_sha256(paths: list[Path]) -> str:
     # Path (relative to contracts/) and content of each source, in sorted order.
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.relative_to(CONTRACTS_DIR).as_posix().encode() + b"\n")
+        digest.update(Path(os.path.relpath(path, CONTRACTS_DIR)).as_posix().encode() + b"\n")
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -85,8 +90,8 @@ def code_hash(boc_base64: str) -> str | None:
     return Cell.one_from_boc(base64.b64decode(boc_base64)).hash.hex()
 
 
-def compile_contract(name: str, out_dir: Path, compiler: str) -> dict:
-    entry = f"{name}.fc"
+def compile_contract(name: str, out_dir: Path, compiler: str, entry: str | None = None) -> dict:
+    entry = entry or f"{name}.fc"
     boc_file = out_dir / f"{name}.boc.b64"
     run(["npx", "--no-install", "func-js", entry, "--boc-base64", str(boc_file)])
     boc = boc_file.read_text().strip()
@@ -114,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     ensure_compiler()
     compiler = compiler_label()
     with tempfile.TemporaryDirectory() as tmp:
-        records = [compile_contract(name, Path(tmp), compiler) for name in CONTRACTS]
+        records = [(compile_contract(name, Path(tmp), compiler), BUILD_DIR) for name in CONTRACTS]
+        records += [(compile_contract(name, Path(tmp), compiler, entry), build_dir)
+                    for name, entry, build_dir in TEST_CONTRACTS]
 
     if args.check:
         stale = []
-        for record in records:
-            committed = BUILD_DIR / f"{record['name']}.json"
+        for record, build_dir in records:
+            committed = build_dir / f"{record['name']}.json"
             if not committed.is_file() or not same_code(json.loads(committed.read_text()), record):
                 stale.append(record["name"])
         for name in stale:
@@ -128,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(records)} contracts up to date")
         return 1 if stale else 0
 
-    BUILD_DIR.mkdir(exist_ok=True)
-    for record in records:
-        path = BUILD_DIR / f"{record['name']}.json"
+    for record, build_dir in records:
+        build_dir.mkdir(exist_ok=True)
+        path = build_dir / f"{record['name']}.json"
         path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         print(f"{path.relative_to(CONTRACTS_DIR.parent)}  {record['code_hash_hex']}")
     return 0

@@ -64,16 +64,20 @@ def ansible_env(extra=None):
     return env
 
 
-def playbook(workdir, *args, shard_count=16, inventory="local", extra_vars=None, env=None, timeout=900):
-    """Run playbooks/deploy.yml against a private state directory under workdir."""
+def playbook(workdir, *args, shard_count=16, inventory="local", extra_vars=None, env=None, timeout=900,
+             name="deploy.yml"):
+    """Run one of playbooks/ against a private state directory under workdir."""
     variables = {
         "tonsurance_state_dir": os.path.join(workdir, "state"),
         "deployment_record_directory": os.path.join(workdir, "deployments"),
+        "rollback_records_dir": os.path.join(workdir, "deployments"),
+        "rollback_orders_dir": os.path.join(workdir, "deployments", "orders"),
+        "tonsurance_audit_log": os.path.join(workdir, "audit.jsonl"),
         "tonsurance_shard_count": shard_count,
     }
     variables.update(extra_vars or {})
     cmd = [
-        os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
+        os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", name),
         "-i", os.path.join(REPO, "inventories", inventory), "-e", json.dumps(variables), *args,
     ]
     proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True, timeout=timeout)

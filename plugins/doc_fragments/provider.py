@@ -39,10 +39,11 @@ options:
     type: str
   deployer_wallet:
     description:
-      - Deployer wallet contract. C(v4r2) carries 4 messages per external message, C(v5r1) up to 255.
+      - Deployer wallet contract. C(v4r2) carries 4 messages per external message, C(v5r1) up to 255,
+        C(highload_v3) up to 500 with a query id per send.
     type: str
     default: v5r1
-    choices: [v4r2, v5r1]
+    choices: [v4r2, v5r1, highload_v3]
   artifacts_dir:
     description:
       - Directory holding the compiled C(<Name>.json) artifacts (code BoC and code hash).

@@ -60,7 +60,7 @@ path:
   type: str
   sample: deployments/testnet-20261203.json
 previous:
-  description: The latest earlier record of this network, if any.
+  description: The latest earlier record of this network (another day's, or today's replaced one), if any.
   returned: always
   type: str
   sample: deployments/testnet-20261120.json
@@ -75,11 +75,13 @@ import datetime
 import glob
 import json
 import os
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 VOLATILE = ("generated_at",)
+RESERVED = {"network", "generated_at", "commit", "contracts", "contract_count"}
 # What a record keeps of each contract; run-dependent fields (action, balances) stay out so that an
 # unchanged deployment yields an unchanged record.
 ENTRY_KEYS = ("label", "contract", "address", "address_raw", "code_hash")
@@ -144,22 +146,33 @@ def main():
     )
     params = module.params
 
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", params["network"] or ""):
+        module.fail_json(msg=f"network {params['network']!r} is not a plain name (lower-case letters, digits, - and _)")
+    reserved = sorted(set(params["extra"]) & RESERVED)
+    if reserved:
+        module.fail_json(msg=f"extra sections may not replace {', '.join(reserved)}")
+    if os.path.exists(params["directory"]) and not os.path.isdir(params["directory"]):
+        module.fail_json(msg=f"record directory {params['directory']} exists and is not a directory")
     for index, entry in enumerate(params["contracts"]):
         if not entry.get("label") or not entry.get("address"):
             module.fail_json(msg=f"deployment record entry {index} lacks a label or an address")
+        entry["label"] = str(entry["label"])
 
     now = datetime.datetime.now(datetime.timezone.utc)
+    params["directory"] = os.path.normpath(params["directory"])
     path = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.json")
     pattern = os.path.join(params["directory"], f"{params['network']}-*.json")
     earlier = sorted(p for p in glob.glob(pattern) if os.path.abspath(p) != os.path.abspath(path))
     current = None
+    if os.path.isdir(path):
+        module.fail_json(msg=f"record path {path} is a directory")
     if os.path.exists(path):
         try:
             with open(path, encoding="utf-8") as handle:
                 current = json.load(handle)
-        except ValueError:
+        except (OSError, ValueError):
             current = {"unreadable": True}
-    previous = path if current else (earlier[-1] if earlier else None)
+    previous = earlier[-1] if earlier else None
 
     known = known_entries(earlier + ([path] if current else []))
     entries = [entry_of(raw, known) for raw in params["contracts"]]

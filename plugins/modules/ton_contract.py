@@ -156,6 +156,8 @@ def main():
     common.require_libs(module)
     params = module.params
 
+    if params["amount_nanoton"] < 1:
+        module.fail_json(msg=f"amount_nanoton must be positive, got {params['amount_nanoton']}")
     try:
         target = protocol.build(params["artifacts_dir"], params["name"], params["init"], params["label"])
     except common.TonError as exc:

@@ -66,7 +66,7 @@ code_hash:
   returned: always
   type: str
   sample: 5e2f3a0b9c1d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccdd
-results:
+values:
   description: Stack of each get-method, keyed by the method name (and arguments, when given).
   returned: always
   type: dict
@@ -121,6 +121,11 @@ def main():
         address = addresses.parse(params["address"], "address")
     except common.TonError as exc:
         module.fail_json(msg=str(exc))
+    for call in params["get_methods"]:
+        for arg in call["args"]:
+            # TVM integers are signed 257-bit.
+            if not -(1 << 256) <= arg < (1 << 256):
+                module.fail_json(msg=f"argument {arg} of {call['name']} does not fit a TVM integer")
 
     async def work(provider):
         state = await deploy.observe(provider, address)
@@ -139,7 +144,7 @@ def main():
         balance_nanoton=state["balance_nanoton"],
         code_hash=state["code_hash"],
         address=addresses.friendly(address, params["network"]),
-        results=results,
+        values=results,
     )
 
 

@@ -149,6 +149,8 @@ def main():
 
     if params["count"] < 1 or params["messages_per_send"] < 1:
         module.fail_json(msg="count and messages_per_send must be at least 1")
+    if params["amount_nanoton"] < 1:
+        module.fail_json(msg=f"amount_nanoton must be positive, got {params['amount_nanoton']}")
     try:
         router, targets = protocol.shards(
             params["artifacts_dir"], params["admin"], params["shard_count"], params["first"], params["count"]
@@ -157,6 +159,12 @@ def main():
         module.fail_json(msg=f"policy shards {params['first']}..{params['first'] + params['count'] - 1}: {exc}")
 
     async def work(provider):
+        # Shards of a router that is not there would be orphans: check before sending anything.
+        router_state = await deploy.observe(provider, router.address)
+        if router_state["status"] != "active" or router_state["code_hash"] != router.code_hash:
+            raise common.ConfigError(
+                f"PolicyRouter {addresses.friendly(router.address, params['network'])} for admin {params['admin']} "
+                f"and {params['shard_count']} shards is not deployed ({router_state['status']}); deploy it first")
         deployer = None
         if params.get("deployer_mnemonic"):
             deployer = await common.make_deployer(provider, params).open()

@@ -20,7 +20,7 @@ options:
     description: Deployer wallet contract version.
     type: str
     default: v5r1
-    choices: [v4r2, v5r1]
+    choices: [v4r2, v5r1, highload_v3]
   min_balance_nanoton:
     description: Top the deployer up when it holds less than this.
     type: int
@@ -80,6 +80,11 @@ secret_store:
   returned: always
   type: str
   sample: .state/local/secrets.json
+chain_created:
+  description: Whether the chain did not exist before this task (in check mode, whether it would be created).
+  returned: always
+  type: bool
+  sample: false
 """
 
 import asyncio
@@ -100,13 +105,18 @@ if not common.IMPORT_ERROR:
 SECRET_NAME = "deployer_mnemonic"
 
 
-def load_or_create_key(store_path, check_mode):
-    """Return (mnemonic, created)."""
+def load_or_create_key(store_path, chain_has_accounts, check_mode):
+    """Return (mnemonic, created). Called with the chain lock held, so two first runs cannot race."""
     store = {}
     if os.path.exists(store_path):
         store = local_secrets.read(store_path)
     if store.get(SECRET_NAME):
         return store[SECRET_NAME], False
+    if chain_has_accounts:
+        # A new key would mean a new admin and a second contract set beside the first.
+        raise local_secrets.SecretStoreError(
+            f"the local chain already holds accounts but {store_path} has no deployer key; refusing to mint a new "
+            "deployer. Restore the store, or remove the state directory to start the local chain over")
     words = " ".join(mnemonic_new(24))
     if not check_mode:
         store[SECRET_NAME] = words
@@ -114,11 +124,14 @@ def load_or_create_key(store_path, check_mode):
     return words, True
 
 
+MAX_NANOTON = 1 << 120
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             state_dir=dict(type="path", required=True),
-            deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1"]),
+            deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1", "highload_v3"]),
             min_balance_nanoton=dict(type="int", default=10**13),
             fund_nanoton=dict(type="int", default=10**15),
             network=dict(type="str", default="local"),
@@ -130,20 +143,22 @@ def main():
 
     if params["network"] != "local":
         module.fail_json(msg=f"ton_sandbox serves the local inventory only, not {params['network']}")
-
+    for name in ("min_balance_nanoton", "fund_nanoton"):
+        if not 0 <= params[name] < MAX_NANOTON:
+            module.fail_json(msg=f"{name} must be between 0 and 2^120 nanoton, got {params[name]}")
     state_dir = params["state_dir"]
+    if os.path.exists(state_dir) and not os.path.isdir(state_dir):
+        module.fail_json(msg=f"state_dir {state_dir} exists and is not a directory")
+
     chain_path = os.path.join(state_dir, "chain.json")
     store_path = os.path.join(state_dir, "secrets.json")
-    try:
-        mnemonic, key_created = load_or_create_key(store_path, module.check_mode)
-    except local_secrets.SecretStoreError as exc:
-        module.fail_json(msg=str(exc))
-    module.no_log_values.add(mnemonic)
 
     async def ensure():
         chain_created = not os.path.exists(chain_path)
         chain = SandboxChain(chain_path, persist=not module.check_mode).open()
         try:
+            mnemonic, key_created = load_or_create_key(store_path, chain.account_count() > 0, module.check_mode)
+            module.no_log_values.add(mnemonic)
             deployer = await Deployer(chain, mnemonic, params["deployer_wallet"], "local").open()
             balance = await deployer.balance()
             funded = balance < params["min_balance_nanoton"]
@@ -161,13 +176,14 @@ def main():
                 balance_nanoton=await deployer.balance(),
                 chain_state=chain_path,
                 secret_store=store_path,
+                chain_created=chain_created,
             )
         finally:
             chain.close()
 
     try:
         result = asyncio.run(ensure())
-    except common.TonError as exc:
+    except (common.TonError, local_secrets.SecretStoreError) as exc:
         module.fail_json(msg=f"local sandbox in {state_dir}: {exc}")
     module.exit_json(**result)
 

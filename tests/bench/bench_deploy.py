@@ -29,8 +29,7 @@ def measure(workdir, label):
         "wall_s": elapsed,
         "externals": chain_stats(workdir)["external_messages"] - before,
         "waits": sum(r.get("confirmation_waits", 0) for r in deploys) + sum(1 for r in sandbox if r.get("changed")),
-        "fees_nanoton": sum(r.get("fees_nanoton", 0) for r in deploys if "fees_nanoton" in r)
-        + sum(s.get("fees_nanoton", 0) for r in deploys for s in r.get("shards", [])),
+        "fees_nanoton": sum(c.get("fees_nanoton", 0) for r in deploys for c in r.get("contracts", [])),
         "spent_nanoton": sum(r.get("spent_nanoton", 0) for r in deploys),
         "changed": result.stats.get("changed"),
     }

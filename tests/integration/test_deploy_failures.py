@@ -35,6 +35,7 @@ def module_args(workdir, **extra):
         "sandbox_state": os.path.join(workdir, "state", "chain.json"),
         "artifacts_dir": ARTIFACTS,
         "deployer_mnemonic": local_mnemonic(workdir),
+        "deployer_wallet": "highload_v3",
     }
     args.update(extra)
     return args
@@ -136,6 +137,7 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
         "deployment_record_directory": os.path.join(workdir, "deployments"),
         "tonsurance_shard_count": shard_count,
         "tonsurance_shard_batch_size": batch,
+        "contracts_strategy": "per_contract",
     }
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
            "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables)]
@@ -159,7 +161,8 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
     interrupted = chain_stats(workdir)["external_messages"]
     assert interrupted - 10 < shard_count // batch, "the kill came after the last shard batch"
 
-    resumed = playbook(workdir, shard_count=shard_count, extra_vars={"tonsurance_shard_batch_size": batch})
+    resumed = playbook(workdir, shard_count=shard_count,
+                       extra_vars={"tonsurance_shard_batch_size": batch, "contracts_strategy": "per_contract"})
     assert resumed.rc == 0, resumed.proc.stdout[-3000:]
     shard_results = resumed.task_results("Deploy PolicyShards")
     deployed_now = sum(r["deployed"] for r in shard_results)
@@ -171,3 +174,61 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
     sends = sum(r.get("messages_sent", 0) for r in resumed.task_results("Deploy"))
     assert sends == len([r for r in shard_results if r["deployed"]]) + 1
     assert chain_stats(workdir)["external_messages"] == interrupted + sends
+
+
+def test_failure_after_a_send_reports_that_something_changed(workdir):
+    deployed(workdir)
+    before = chain_stats(workdir)
+    result = module("ton_contract", module_args(
+        workdir, name="PricingOracle", amount_nanoton=1000,
+        init={"admin": "0:" + "66" * 32, "keeper": "0:" + "22" * 32}))
+    assert result.get("failed") and result["changed"] and result["messages_sent"] == 1
+    assert chain_stats(workdir)["external_messages"] == before["external_messages"] + 1
+
+
+def test_missing_deployer_key_on_a_used_chain_is_refused(workdir):
+    deployed(workdir)
+    os.unlink(os.path.join(workdir, "state", "secrets.json"))
+    before = chain_stats(workdir)
+    result = playbook(workdir, shard_count=SMALL)
+    assert result.rc != 0
+    assert "refusing to mint a new deployer" in json.dumps(result.failures())
+    assert chain_stats(workdir) == before
+
+
+def test_damaged_chain_state_is_named(workdir):
+    deployed(workdir)
+    path = os.path.join(workdir, "state", "chain.json")
+    with open(path, encoding="utf-8") as handle:
+        state = json.load(handle)
+    state["accounts"][next(iter(state["accounts"]))] = "aGVsbG8="
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(state, handle)
+    result = module("ton_contract_info", {"network": "local", "sandbox_state": path, "address": "0:" + "11" * 32})
+    assert result.get("failed") and path in result["msg"] and "holds no readable BoC" in result["msg"]
+
+
+def test_shards_without_their_router_are_not_sent(workdir):
+    deployed(workdir)
+    before = chain_stats(workdir)
+    result = module("ton_policy_shards", module_args(workdir, admin="0:" + "77" * 32, shard_count=8, first=0,
+                                                     count=4))
+    assert result.get("failed") and "PolicyRouter" in result["msg"] and "deploy it first" in result["msg"]
+    assert chain_stats(workdir) == before
+
+
+def test_two_first_runs_at_once_deploy_one_set(workdir):
+    procs = []
+    for _ in range(2):
+        variables = {"tonsurance_state_dir": os.path.join(workdir, "state"),
+                     "deployment_record_directory": os.path.join(workdir, "deployments"),
+                     "tonsurance_shard_count": SMALL}
+        cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
+               "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables)]
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=ansible_env(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    with open(os.path.join(workdir, "state", "chain.json"), encoding="utf-8") as handle:
+        accounts = json.load(handle)["accounts"]
+    # One deployer wallet and one set: oracle, 6 tokens, vault, router, 4 shards, factory.
+    assert len(accounts) == 1 + 1 + 6 + 1 + 1 + SMALL + 1

@@ -96,8 +96,11 @@ def test_check_mode_sends_nothing_and_its_cost_matches_the_real_run(workdir):
     assert not glob.glob(os.path.join(workdir, "deployments", "*.json")), "check mode must not write a record"
     planned = check.task_results("Deploy")
     assert all(r.get("messages_sent", 0) == 0 for r in planned)
-    actions = [r.get("action") for r in planned if "action" in r]
-    assert actions and set(actions) == {"would_deploy"}
+    contracts = [c for r in planned for c in r.get("contracts", [])]
+    assert len(contracts) == 1 + 6 + 1 + 1 + 16 + 1
+    assert {c["action"] for c in contracts} == {"would_deploy"}
+    for contract in contracts:
+        assert contract["address"] and contract["value_nanoton"] > 0 and contract["fees_nanoton"] > 0
     planned_spend = sum(r.get("spent_nanoton", 0) for r in planned)
 
     real = playbook(workdir)
@@ -118,3 +121,29 @@ def test_mainnet_refuses_without_admin_even_when_confirmed(workdir):
     result = playbook(workdir, inventory="mainnet", extra_vars={"confirm_network": "mainnet"})
     assert result.rc != 0
     assert "tonsurance_admin_address" in json.dumps(result.failures())
+
+
+def test_check_mode_on_a_fresh_machine_stops_cleanly_and_creates_nothing(workdir):
+    result = playbook(workdir, "--check")
+    assert result.rc == 0, result.proc.stdout[-3000:]
+    assert not os.path.exists(os.path.join(workdir, "state")), "check mode must not create the chain"
+    messages = json.dumps(result.task_results("Explain why a check run stops"))
+    assert "does not exist yet" in messages
+
+
+def test_contract_info_reads_values_and_explains_exit_codes(full_deploy):
+    from conftest import module
+
+    workdir, _ = full_deploy
+    oracle = {e["label"]: e for e in record_of(workdir)["contracts"]}["PricingOracle"]
+    common = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
+              "address": oracle["address"]}
+    info = module("ton_contract_info", dict(common, get_methods=[{"name": "get_hedge_bps"}]))
+    assert info["status"] == "active" and info["code_hash"] == oracle["code_hash"]
+    assert info["values"]["get_hedge_bps"] == [2000]
+    missing_rate = module("ton_contract_info", dict(common, get_methods=[
+        {"name": "get_premium_quote", "args": [1, 0, 0, 10**9, 30]}]))
+    assert missing_rate.get("failed") and "exit code 404: not found" in missing_rate["msg"]
+    typo = module("ton_contract_info", dict(common, sandbox_state=os.path.join(workdir, "nope", "chain.json")))
+    assert typo.get("failed") and "does not exist" in typo["msg"]
+    assert not os.path.exists(os.path.join(workdir, "nope"))

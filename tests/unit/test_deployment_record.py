@@ -39,3 +39,21 @@ def test_check_mode_writes_nothing(tmp_path):
 def test_entry_without_address_is_refused(tmp_path):
     result = write(tmp_path, [{"label": "x"}])
     assert result.get("failed") and "entry 0" in result["msg"]
+
+
+def test_extra_may_not_replace_core_fields(tmp_path):
+    result = write(tmp_path, [ENTRY], extra={"network": "mainnet", "contracts": []})
+    assert result.get("failed") and "contracts, network" in result["msg"]
+
+
+def test_network_must_be_a_plain_name(tmp_path):
+    result = module("deployment_record", dict(directory=str(tmp_path), network="../escape", contracts=[ENTRY]))
+    assert result.get("failed") and "not a plain name" in result["msg"]
+    assert not os.path.exists(tmp_path.parent / "escape-")
+
+
+def test_directory_that_is_a_file_is_named(tmp_path):
+    target = tmp_path / "records"
+    target.write_text("x")
+    result = module("deployment_record", dict(directory=str(target), network="testnet", contracts=[ENTRY]))
+    assert result.get("failed") and "is not a directory" in result["msg"]

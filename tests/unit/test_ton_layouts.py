@@ -94,3 +94,46 @@ def test_artifact_with_a_wrong_hash_is_refused(tmp_path):
         artifacts.load(str(tmp_path), "PricingOracle")
     with pytest.raises(ConfigError, match="not found"):
         artifacts.load(str(tmp_path), "PolicyShard")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0:abcd", "is not a TON address"),
+    ("0:" + "ab" * 33, "is not a TON address"),
+    ("5:" + "ab" * 32, "workchain 5"),
+    ("300:" + "ab" * 32, "workchain 300"),
+    ("", "empty"),
+])
+def test_malformed_or_impossible_addresses_are_refused(value, message):
+    with pytest.raises(ConfigError, match=message):
+        addresses.parse(value, "oracle admin")
+
+
+@pytest.mark.parametrize("init, message", [
+    ({"admin": ADMIN, "keeper": KEEPER, "hedge_bps": "abc"}, "PricingOracle hedge_bps must be an integer"),
+    ({"admin": ADMIN, "keeper": KEEPER, "hedge_bps": True}, "hedge_bps must be an integer"),
+    ({"admin": ADMIN, "keeper": KEEPER, "hedge_bps": 2000.9}, "hedge_bps must be an integer"),
+])
+def test_wrong_types_name_the_field(init, message):
+    with pytest.raises(ConfigError, match=message):
+        protocol.build(ARTIFACTS, "PricingOracle", init)
+
+
+def test_token_content_must_be_text():
+    with pytest.raises(ConfigError, match="content_uri must be a non-empty string"):
+        protocol.build(ARTIFACTS, "TrancheToken", {"admin": ADMIN, "tranche_id": 1, "content_uri": 42})
+
+
+@pytest.mark.parametrize("tranches, message", [
+    ([{"id": 1, "token": ADMIN, "apy_min_bps": 1, "apy_max_bps": 2, "curve": 0, "allocation_bps": 5000},
+      {"id": 1, "token": ADMIN, "apy_min_bps": 1, "apy_max_bps": 2, "curve": 0, "allocation_bps": 5000}],
+     "appears twice"),
+    ([{"id": 1, "token": ADMIN, "apy_min_bps": 1, "apy_max_bps": 2, "curve": 99, "allocation_bps": 10000}],
+     "curve 99"),
+    ([{"id": 1, "token": ADMIN, "apy_min_bps": 1, "apy_max_bps": 50000, "curve": 0, "allocation_bps": 10000}],
+     "exceeds 10000"),
+    (5, "tranches must be a list"),
+    ([{"id": 1, "token": ADMIN}], "tranche 0 lacks apy_min_bps"),
+])
+def test_vault_tranche_errors_are_named(tranches, message):
+    with pytest.raises(ConfigError, match=message):
+        protocol.build(ARTIFACTS, "MultiTrancheVault", {"admin": ADMIN, "tranches": tranches})

@@ -4,9 +4,16 @@ Addresses are compared as (workchain, hash) pairs, never as strings, and printed
 network expects: bounceable user-friendly, with the testnet-only flag everywhere but mainnet.
 """
 
+import re
+
 from pytoniq_core import Address
 
 from .errors import ConfigError
+
+# The basechain and the masterchain are the only workchains a contract can live on today.
+WORKCHAINS = (0, -1)
+RAW_FORM = re.compile(r"^(-?\d+):([0-9a-fA-F]{64})$")
+FRIENDLY_FORM = re.compile(r"^[A-Za-z0-9_+/-]{48}$")
 
 
 def parse(value, what="address"):
@@ -15,10 +22,19 @@ def parse(value, what="address"):
         return value
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{what} is empty or not a string")
+    text = value.strip()
+    raw_match = RAW_FORM.match(text)
+    if not raw_match and not FRIENDLY_FORM.match(text):
+        raise ConfigError(f"{what} {value!r} is not a TON address (raw 0:<64 hex> or 48-character friendly form)")
+    if raw_match and int(raw_match.group(1)) not in WORKCHAINS:
+        raise ConfigError(f"{what} {value!r} is on workchain {raw_match.group(1)}; only 0 and -1 exist")
     try:
-        return Address(value.strip())
+        address = Address(text)
     except Exception as exc:  # pytoniq raises bare exceptions for malformed input
         raise ConfigError(f"{what} {value!r} is not a TON address") from exc
+    if address.wc not in WORKCHAINS:
+        raise ConfigError(f"{what} {value!r} is on workchain {address.wc}; only 0 and -1 exist")
+    return address
 
 
 def same(left, right):

@@ -25,7 +25,7 @@ PROVIDER_ARGS = dict(
 
 DEPLOYER_ARGS = dict(
     deployer_mnemonic=dict(type="str", no_log=True),
-    deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1"]),
+    deployer_wallet=dict(type="str", default="v5r1", choices=["v4r2", "v5r1", "highload_v3"]),
     artifacts_dir=dict(type="path", required=True),
     amount_nanoton=dict(type="int", default=50_000_000),
 )
@@ -45,6 +45,9 @@ def make_provider(params):
             raise ConfigError("the sandbox provider cannot stand in for mainnet")
         if not params.get("sandbox_state"):
             raise ConfigError("provider sandbox needs sandbox_state (the chain state file)")
+        if not os.path.isfile(params["sandbox_state"]):
+            raise ConfigError(
+                f"sandbox state {params['sandbox_state']} does not exist; tonsurance.deploy.ton_sandbox creates it")
         return SandboxChain(params["sandbox_state"])
     if not params.get("lite_config"):
         raise ConfigError(f"provider lite on {params['network']} needs lite_config (a global-config file path)")
@@ -53,11 +56,21 @@ def make_provider(params):
     return LiteProvider(params["lite_config"], params["network"])
 
 
+# Deployers made in this process, so a failure after a send can still say that something changed.
+_DEPLOYERS = []
+
+
 def make_deployer(provider, params):
     if not params.get("deployer_mnemonic"):
         raise ConfigError("deployer_mnemonic is required to send anything")
-    return Deployer(provider, params["deployer_mnemonic"], params["deployer_wallet"], params["network"],
-                    poll_interval=0.5)
+    deployer = Deployer(provider, params["deployer_mnemonic"], params["deployer_wallet"], params["network"],
+                        poll_interval=0.5)
+    _DEPLOYERS.append(deployer)
+    return deployer
+
+
+def messages_sent():
+    return sum(d.externals for d in _DEPLOYERS)
 
 
 def run(module, work):
@@ -82,4 +95,6 @@ def run(module, work):
     try:
         return asyncio.run(main())
     except TonError as exc:
-        module.fail_json(msg=str(exc))
+        sent = messages_sent()
+        # A failure after a send still changed the chain: say so, and how much was sent.
+        module.fail_json(msg=str(exc), changed=sent > 0, messages_sent=sent)

@@ -5,6 +5,7 @@ so a drift anywhere leaves the chain untouched.
 """
 
 from . import addresses
+from . import plan as plans
 from .deployer import OutMessage
 from .errors import CodeDriftError, ConfigError, DeployFailedError, GetMethodError, TonError
 
@@ -115,7 +116,9 @@ async def ensure(provider, deployer, targets, *, network, amount_nanoton, batch_
         if sender is None:
             spent = None
         else:
-            spent = await sender.send(messages, wait_timeout)
+            # A highload deployer needs a query id: one derived from the group, so a rerun cannot pay twice.
+            spent = await sender.send(messages, wait_timeout,
+                                      query_id=plans.query_id(plans.deployment_id(network, group), 0))
             sent_externals += 1
             after = [await observe(chain, t.address) for t in group]
             failed = [(t, s) for t, s in zip(group, after) if s["status"] != "active" or s["code_hash"] != t.code_hash]
@@ -125,7 +128,9 @@ async def ensure(provider, deployer, targets, *, network, amount_nanoton, batch_
                 raise DeployFailedError(
                     f"deploy on {network} did not activate {names}: the message bounced or ran out of value"
                 )
-            wallet_fees = spent - amount_nanoton * len(group)
+            # None: an earlier run's send of this very group was processed; nothing was paid now.
+            spent = spent or 0
+            wallet_fees = max(0, spent - amount_nanoton * len(group))
             for position, (target, state) in enumerate(zip(group, after)):
                 share = wallet_fees // len(group) + (wallet_fees % len(group) if position == 0 else 0)
                 costs[target.label] = {

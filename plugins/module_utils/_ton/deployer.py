@@ -1,13 +1,18 @@
 """The deployer wallet: signs batches of internal messages and waits for the chain to act.
 
-Never fire and forget: every send waits until the wallet's seqno has moved past the one it signed,
-with a monotonic deadline, and reports how much the wallet's balance dropped.
+Never fire and forget: every send waits until the chain shows it was processed (the seqno moved
+past the one signed, or the highload query id is marked processed), with a monotonic deadline,
+and reports how much the wallet's balance dropped.
+
+With the highload v3 wallet every send carries a query id chosen by the caller. The wallet refuses a
+query id it has already processed, and `send` asks before signing, so sending the same batch twice
+(after a crash, a timeout, a second run) can never pay twice.
 """
 
 import asyncio
 import time
 
-from pytoniq import WalletV4R2, WalletV5R1
+from pytoniq import HighloadWalletV3, WalletV4R2, WalletV5R1
 from pytoniq_core import Cell, StateInit
 from pytoniq_core.crypto.keys import mnemonic_is_valid
 
@@ -15,7 +20,13 @@ from . import addresses
 from .errors import ConfigError, WaitTimeoutError
 
 NETWORK_GLOBAL_ID = {"mainnet": -239, "testnet": -3, "local": -3}
-MAX_MESSAGES = {"v4r2": 4, "v5r1": 255}
+# Highload v3 chains action lists through messages to itself; 500 keeps one external's work well
+# inside the action-phase limits while covering the mainnet-shape set in one send.
+MAX_MESSAGES = {"v4r2": 4, "v5r1": 255, "highload_v3": 500}
+QUERY_ID_BITS = 23
+# Highload v3 rejects created_at in the future; sign a little in the past, as its authors advise.
+CREATED_AT_SLACK = 30
+HIGHLOAD_TIMEOUT = 3600
 # Pay transfer fees separately from the value and ignore errors in the action phase, so one bad
 # message never blocks the wallet's seqno.
 SEND_MODE = 3
@@ -56,6 +67,8 @@ class Deployer:
             self.wallet = await WalletV5R1.from_mnemonic(
                 self.provider, self._words, network_global_id=NETWORK_GLOBAL_ID.get(self.network, -3)
             )
+        elif self.version == "highload_v3":
+            self.wallet = await HighloadWalletV3.from_mnemonic(self.provider, self._words, timeout=HIGHLOAD_TIMEOUT)
         else:
             self.wallet = await WalletV4R2.from_mnemonic(self.provider, self._words)
         return self
@@ -90,26 +103,32 @@ class Deployer:
     async def seqno(self):
         return (await self.wallet.run_get_method("seqno"))[0]
 
-    async def send(self, messages, wait_timeout):
-        """Sign and send up to max_messages internal messages; return the wallet's balance drop."""
+    @property
+    def uses_query_ids(self):
+        return self.version == "highload_v3"
+
+    async def processed(self, query_id):
+        """Whether the highload wallet has already processed this query id."""
+        answer = await self.wallet.run_get_method("processed?", [query_id, 0])
+        return answer[0] != 0
+
+    async def send(self, messages, wait_timeout, query_id=None, settled=None):
+        """Sign and send up to max_messages internal messages; return the wallet's balance drop.
+
+        With a highload wallet, a query id that is already processed is not sent again: the
+        call returns None and the caller waits for the effects of the earlier send.
+        `settled`, when given, is an extra condition (the targets are active) folded into the
+        same wait, so a batch costs one confirmation wait.
+        """
         if not messages:
             return 0
         if len(messages) > self.max_messages:
             raise ConfigError(f"{len(messages)} messages exceed the {self.version} limit of {self.max_messages}")
+        if self.uses_query_ids:
+            return await self._send_highload(messages, wait_timeout, query_id, settled)
         seqno = await self.seqno()
         before = await self.balance()
-        wallet_messages = [
-            self.wallet.create_wallet_internal_message(
-                destination=m.dest,
-                send_mode=SEND_MODE,
-                value=m.value,
-                body=m.body,
-                state_init=m.state_init if isinstance(m.state_init, StateInit) else None,
-            )
-            for m in messages
-        ]
-        for wallet_message, message in zip(wallet_messages, messages):
-            wallet_message.message.info.bounce = message.bounce
+        wallet_messages = self._wallet_messages(messages)
         valid_until = int(time.time()) + max(int(wait_timeout), 30)
         body = self.wallet.raw_create_transfer_msg(
             self.wallet.private_key, seqno, self.wallet.wallet_id, wallet_messages, valid_until=valid_until
@@ -118,9 +137,39 @@ class Deployer:
         self.externals += 1
 
         async def advanced():
-            return await self.seqno() > seqno
+            return await self.seqno() > seqno and (settled is None or await settled())
 
         await self._wait(advanced, wait_timeout, f"deployer seqno to pass {seqno}")
+        return before - await self.balance()
+
+    def _wallet_messages(self, messages):
+        built = []
+        for message in messages:
+            wallet_message = self.wallet.create_wallet_internal_message(
+                destination=message.dest, send_mode=SEND_MODE, value=message.value, body=message.body,
+                state_init=message.state_init if isinstance(message.state_init, StateInit) else None,
+            )
+            wallet_message.message.info.bounce = message.bounce
+            built.append(wallet_message)
+        return built
+
+    async def _send_highload(self, messages, wait_timeout, query_id, settled=None):
+        if query_id is None or not 0 <= query_id < 1 << QUERY_ID_BITS:
+            raise ConfigError(f"highload sends need a query id in [0, 2^{QUERY_ID_BITS}), got {query_id!r}")
+        if await self.processed(query_id):
+            return None
+        before = await self.balance()
+        body = self.wallet.raw_create_transfer_msg(
+            private_key=self.wallet.private_key, wallet_id=self.wallet.wallet_id,
+            messages=self._wallet_messages(messages), query_id=query_id, timeout=HIGHLOAD_TIMEOUT,
+            created_at=int(time.time()) - CREATED_AT_SLACK,
+        )
+        await self.wallet.send_external(body=body)
+        self.externals += 1
+        async def done():
+            return await self.processed(query_id) and (settled is None or await settled())
+
+        await self._wait(done, wait_timeout, f"highload query {query_id} to be processed")
         return before - await self.balance()
 
     async def _wait(self, condition, timeout, what):

@@ -22,6 +22,17 @@ class SendRejectedError(TonError):
         super().__init__(f"external message to {address} was not accepted: {reason}")
 
 
+# What an exit code means for our contracts (400, 401, 404, 423) and for the TVM itself.
+EXIT_CODES = {
+    -256: "the account is not active",
+    11: "no such get-method on this contract",
+    400: "bad argument",
+    401: "not authorized",
+    404: "not found (for example, no rate set for that key)",
+    423: "paused",
+}
+
+
 class GetMethodError(TonError):
     """A get-method ended with a non-zero exit code or on an inactive account."""
 
@@ -29,7 +40,9 @@ class GetMethodError(TonError):
         self.address = address
         self.method = method
         self.exit_code = exit_code
-        super().__init__(f"get-method {method} on {address} failed with exit code {exit_code}")
+        meaning = EXIT_CODES.get(exit_code)
+        super().__init__(
+            f"get-method {method} on {address} failed with exit code {exit_code}" + (f": {meaning}" if meaning else ""))
 
 
 class CodeDriftError(TonError):

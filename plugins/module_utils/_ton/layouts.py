@@ -21,6 +21,10 @@ TRANCHES = (
 )
 
 
+CURVES = {0: "flat", 1: "logarithmic", 2: "linear", 3: "sigmoidal", 4: "quadratic", 5: "exponential"}
+MAX_APY_BPS = 10000
+
+
 def state_init(code, data):
     return StateInit(code=code, data=data)
 
@@ -101,7 +105,15 @@ def multi_tranche_vault(admin, tranches):
     """tranches: iterable of (tranche_id, token_address, apy_min_bps, apy_max_bps, curve, allocation_bps)."""
     table = HashMap(8, value_serializer=_tranche_value)
     total_allocation = 0
+    seen = set()
     for tranche_id, token, apy_min, apy_max, curve, allocation in tranches:
+        if tranche_id in seen:
+            raise ConfigError(f"tranche id {tranche_id} appears twice")
+        seen.add(tranche_id)
+        if curve not in CURVES:
+            raise ConfigError(f"tranche {tranche_id} curve {curve} is not one of {sorted(CURVES)}")
+        if apy_max > MAX_APY_BPS:
+            raise ConfigError(f"tranche {tranche_id} apy_max_bps {apy_max} exceeds {MAX_APY_BPS}")
         _uint(tranche_id, 8, "tranche_id")
         _uint(apy_min, 16, f"tranche {tranche_id} apy_min_bps")
         _uint(apy_max, 16, f"tranche {tranche_id} apy_max_bps")

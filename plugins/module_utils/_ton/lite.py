@@ -84,5 +84,13 @@ class LiteProvider:
                 raise GetMethodError(str(address), method, exc.__cause__.exit_code) from exc
             raise
 
+    async def config_cell(self):
+        """The current blockchain config as the emulator takes it (Hashmap 32 ^Cell)."""
+        if getattr(self, "_config", None) is None:
+            self._config = await self._retry(
+                "get_config", self.client.execute_method, "_get_config_cell", self.client.last_mc_block
+            )
+        return self._config
+
     async def raw_send_message(self, message):
         return await self._retry("raw_send_message", self.client.raw_send_message, message)

@@ -4,6 +4,8 @@ A target couples an artifact with its initial data (hence its address) and the g
 that prove the deployed account is the one intended: admin, links, ids, counts.
 """
 
+import re
+
 from pytoniq_core import Cell, Slice
 
 from . import addresses, artifacts, layouts
@@ -63,6 +65,25 @@ class Target:
         self.checks = checks
 
 
+def integer(value, what):
+    """An integer option, refusing bools, fractions and text that is not a whole number."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value.strip())
+    raise ConfigError(f"{what} must be an integer, got {value!r}")
+
+
+def text(value, what):
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
 def _require(init, keys, name):
     missing = [k for k in keys if init.get(k) in (None, "")]
     if missing:
@@ -80,11 +101,13 @@ def build(artifacts_dir, name, init, label=None, _cache=None):
 
     if name not in CONTRACTS:
         raise ConfigError(f"unknown contract {name!r}; expected one of {', '.join(CONTRACTS)}")
+    if not isinstance(init or {}, dict):
+        raise ConfigError(f"{name} init must be a mapping, got {type(init).__name__}")
     init = dict(init or {})
     code = art(name)
     if name == "PricingOracle":
         _require(init, ("admin", "keeper"), name)
-        hedge = int(init.get("hedge_bps", 2000))
+        hedge = integer(init.get("hedge_bps", 2000), f"{name} hedge_bps")
         data = layouts.pricing_oracle(init["admin"], init["keeper"], hedge)
         checks = [
             Check("get_admin", init["admin"], kind="address"),
@@ -94,26 +117,37 @@ def build(artifacts_dir, name, init, label=None, _cache=None):
     elif name == "TrancheToken":
         _require(init, ("admin", "tranche_id", "content_uri"), name)
         wallet = art("TrancheWallet")
-        data = layouts.tranche_token(init["admin"], int(init["tranche_id"]), init["content_uri"], wallet.code)
+        tranche_id = integer(init["tranche_id"], f"{name} tranche_id")
+        data = layouts.tranche_token(init["admin"], tranche_id, text(init["content_uri"], f"{name} content_uri"),
+                                     wallet.code)
         checks = [
             Check("get_jetton_data", init["admin"], index=2, kind="address"),
             Check("get_jetton_data", wallet.code_hash, index=4, kind="cell_hash"),
-            Check("get_tranche_id", int(init["tranche_id"])),
+            Check("get_tranche_id", tranche_id),
         ]
     elif name == "MultiTrancheVault":
         _require(init, ("admin", "tranches"), name)
         rows = []
-        tokens = {str(k): v for k, v in (init.get("tokens") or {}).items()}
-        for entry in init["tranches"]:
+        tokens = init.get("tokens") or {}
+        if not isinstance(tokens, dict):
+            raise ConfigError(f"{name} tokens must map tranche ids to token addresses")
+        tokens = {str(k): v for k, v in tokens.items()}
+        if not isinstance(init["tranches"], list):
+            raise ConfigError(f"{name} tranches must be a list")
+        for position, entry in enumerate(init["tranches"]):
+            where = f"{name} tranche {position}"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where} must be a mapping, got {entry!r}")
             try:
-                rows.append(
-                    (
-                        int(entry["id"]), entry.get("token") or tokens[str(entry["id"])], int(entry["apy_min_bps"]), int(entry["apy_max_bps"]),
-                        int(entry["curve"]), int(entry["allocation_bps"]),
-                    )
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigError(f"{name} tranche entry {entry!r} is incomplete: {exc}") from exc
+                tranche_id = integer(entry["id"], f"{where} id")
+                token = entry.get("token") or tokens[str(tranche_id)]
+                rows.append((
+                    tranche_id, token,
+                    *(integer(entry[key], f"{where} {key}")
+                      for key in ("apy_min_bps", "apy_max_bps", "curve", "allocation_bps")),
+                ))
+            except KeyError as exc:
+                raise ConfigError(f"{where} lacks {exc.args[0]}") from exc
         data = layouts.multi_tranche_vault(init["admin"], rows)
         checks = [Check("get_admin", init["admin"], kind="address"), Check("get_tranche_count", len(rows))]
         for tranche_id, token, apy_min, apy_max, curve, allocation in rows:
@@ -127,17 +161,19 @@ def build(artifacts_dir, name, init, label=None, _cache=None):
     elif name == "PolicyRouter":
         _require(init, ("admin", "shard_count"), name)
         shard = art("PolicyShard")
-        data = layouts.policy_router(init["admin"], int(init["shard_count"]), shard.code)
+        shard_count = integer(init["shard_count"], f"{name} shard_count")
+        data = layouts.policy_router(init["admin"], shard_count, shard.code)
         checks = [
             Check("get_admin", init["admin"], kind="address"),
-            Check("get_shard_count", int(init["shard_count"])),
+            Check("get_shard_count", shard_count),
             Check("get_shard_code_hash", int(shard.code_hash, 16)),
         ]
     elif name == "PolicyShard":
         _require(init, ("shard_id", "router", "admin"), name)
-        data = layouts.policy_shard(int(init["shard_id"]), init["router"], init["admin"])
+        shard_id = integer(init["shard_id"], f"{name} shard_id")
+        data = layouts.policy_shard(shard_id, init["router"], init["admin"])
         checks = [
-            Check("get_shard_id", int(init["shard_id"])),
+            Check("get_shard_id", shard_id),
             Check("get_router", init["router"], kind="address"),
             Check("get_admin", init["admin"], kind="address"),
         ]
@@ -156,6 +192,7 @@ def build(artifacts_dir, name, init, label=None, _cache=None):
 def shards(artifacts_dir, admin, shard_count, first, count, _cache=None):
     """The router target and the shard targets [first, first + count)."""
     cache = _cache if _cache is not None else {}
+    shard_count = integer(shard_count, "shard_count")
     router = build(artifacts_dir, "PolicyRouter", {"admin": admin, "shard_count": shard_count}, "PolicyRouter", cache)
     last = min(first + count, shard_count)
     if first < 0 or first >= shard_count:

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections import deque
 
-from pytoniq_core import Address, Cell, begin_cell
+from pytoniq_core import Address, Cell, HashMap, begin_cell
 from pytoniq_core.tlb.account import ShardAccount, SimpleAccount
 from pytoniq_core.tlb.transaction import MessageAny
 # pytvm imports pkg_resources, whose deprecation warning would otherwise land in every module result.
@@ -37,6 +37,23 @@ LT_STRIDE = 1000
 # A chain of messages that never settles is a contract bug; stop rather than loop forever.
 MAX_TRANSACTIONS_PER_SEND = 5000
 GET_METHOD_GAS = 1_000_000
+# pytvm ships a blockchain config from global version 2; today's networks run newer TVM versions
+# (MYCODE and the other c7 parameters that highload v3 relies on arrived in version 4). The sandbox
+# raises the version so contracts meet the TVM they will meet on the network.
+SANDBOX_GLOBAL_VERSION = 9
+
+
+def sandbox_config():
+    root = Cell.one_from_boc(base64.b64decode(DEFAULT_CONFIG_BOC))
+    params = HashMap.parse(root.begin_parse(), 32, value_deserializer=lambda s: s.load_ref())
+    current = params[8].begin_parse()
+    current.skip_bits(8 + 32)
+    capabilities = current.load_uint(64)
+    params[8] = begin_cell().store_uint(0xC4, 8).store_uint(SANDBOX_GLOBAL_VERSION, 32).store_uint(
+        capabilities, 64).end_cell()
+    table = HashMap(32, value_serializer=lambda value, builder: builder.store_ref(value))
+    table.map = params
+    return table.serialize()
 
 
 _ENGINE = []
@@ -61,6 +78,23 @@ def raw_key(address):
     return f"{address.wc}:{address.hash_part.hex()}"
 
 
+def run_local_get_method(account, address, method, stack, config_cell, now):
+    """Run a get-method on an account state already in hand: no provider round trip."""
+    where = address.to_str(is_user_friendly=False)
+    if account is None or account.storage.state.type_ != "account_active":
+        raise GetMethodError(where, method, -256)
+    state_init = account.storage.state.state_init
+    emulator = TvmEmulator(code=state_init.code, data=state_init.data, engine=_engine())
+    emulator.set_gas_limit(GET_METHOD_GAS)
+    emulator.set_c7(address=where, unixtime=now, balance=account.storage.balance.grams,
+                    rand_seed_hex=secrets.token_hex(32), config=config_cell)
+    result = emulator.run_get_method(method, list(stack or []))
+    exit_code = int(result.get("vm_exit_code", 0))
+    if not result.get("success", False) or exit_code not in (0, 1):
+        raise GetMethodError(where, method, exit_code)
+    return result["stack"]
+
+
 class SandboxChain:
     """Provider over the emulator; answers the calls pytoniq's Contract and Wallet make."""
 
@@ -78,7 +112,7 @@ class SandboxChain:
         self.stats = {"external_messages": 0, "transactions": 0}
         self.journal = []
         self._emulator = None
-        self._config_cell = Cell.one_from_boc(base64.b64decode(DEFAULT_CONFIG_BOC))
+        self._config_cell = sandbox_config()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -129,12 +163,27 @@ class SandboxChain:
                 state = json.load(handle)
         except (OSError, ValueError) as exc:
             raise ProviderError(f"sandbox state {self.state_path} is unreadable: {exc}") from exc
-        if state.get("version") != STATE_VERSION:
-            raise ProviderError(f"sandbox state {self.state_path} has unknown version {state.get('version')}")
-        self._accounts = dict(state["accounts"])
-        self.now = max(int(state["now"]), int(time.time()))
-        self.lt = int(state["lt"])
-        self.stats = state.get("stats", self.stats)
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            found = state.get("version") if isinstance(state, dict) else type(state).__name__
+            raise ProviderError(f"sandbox state {self.state_path} has unknown version {found}")
+        try:
+            accounts = state["accounts"]
+            if not isinstance(accounts, dict):
+                raise TypeError("accounts is not a mapping")
+            for key, boc in accounts.items():
+                try:
+                    Cell.one_from_boc(base64.b64decode(boc, validate=True))
+                except Exception as exc:
+                    raise ValueError(f"account {key} holds no readable BoC") from exc
+            self._accounts = dict(accounts)
+            self.now = max(int(state["now"]), int(time.time()))
+            self.lt = int(state["lt"])
+            self.stats = dict(state.get("stats", self.stats))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(f"sandbox state {self.state_path} is damaged: {exc}") from exc
+
+    def account_count(self):
+        return len(self._accounts)
 
     def save(self):
         if not self.persist:
@@ -187,23 +236,21 @@ class SandboxChain:
         if not isinstance(address, Address):
             address = Address(address)
         account, _ = await self.raw_get_account_state(address)
-        if account is None or account.storage.state.type_ != "account_active":
-            raise GetMethodError(address.to_str(is_user_friendly=False), method, -256)
-        state_init = account.storage.state.state_init
-        emulator = TvmEmulator(code=state_init.code, data=state_init.data, engine=_engine())
-        emulator.set_gas_limit(GET_METHOD_GAS)
-        emulator.set_c7(
-            address=address.to_str(is_user_friendly=False),
-            unixtime=self.now,
-            balance=account.storage.balance.grams,
-            rand_seed_hex=secrets.token_hex(32),
-            config=self._config_cell,
-        )
-        result = emulator.run_get_method(method, stack or [])
-        exit_code = int(result.get("vm_exit_code", 0))
-        if not result.get("success", False) or exit_code not in (0, 1):
-            raise GetMethodError(address.to_str(is_user_friendly=False), method, exit_code)
-        return result["stack"]
+        return run_local_get_method(account, address, method, stack, self._config_cell, self.now)
+
+    async def config_cell(self):
+        return self._config_cell
+
+    @classmethod
+    def snapshot(cls, shard_accounts, config_cell, now=None):
+        """An in-memory chain holding copies of some live accounts, for emulating sends before making them."""
+        chain = cls("<snapshot>", persist=False)
+        chain._config_cell = config_cell
+        chain.now = int(now or time.time())
+        for address, shard_account in shard_accounts.items():
+            if shard_account is not None:
+                chain._accounts[raw_key(address)] = base64.b64encode(shard_account.serialize().to_boc()).decode()
+        return chain
 
     # -- writes ----------------------------------------------------------------------------
 

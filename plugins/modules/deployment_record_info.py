@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# Copyright: Tonsurance contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: deployment_record_info
+short_description: Read the deployment records of a network
+description:
+  - Lists the records C(<network>-<YYYYMMDD>[.<HHMMSS>].json) in O(directory), newest first, with each one's
+    age and the code hash of each kind of contract.
+  - Returns the latest record and the one before it (the rollback target), each as a map from contract
+    label to its entry.
+version_added: 0.1.0
+options:
+  directory:
+    description: Directory of the records.
+    type: path
+    required: true
+  network:
+    description: Network whose records to read.
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read the testnet records
+  tonsurance.deploy.deployment_record_info:
+    directory: "{{ playbook_dir }}/../deployments"
+    network: testnet
+  register: testnet_records
+"""
+
+RETURN = r"""
+records:
+  description: Every record, newest first, with path, generated_at, age_days, commit and code hashes by contract kind.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - path: deployments/testnet-20261120.json
+      generated_at: "2026-11-20T09:12:44+00:00"
+      age_days: 13.3
+      code_hashes: {PolicyShard: a3c8548a345375627bf9503dc862a3377c41f6bfa3f2e5acbb0eac37699def43}
+latest:
+  description: Entries of the newest record by label, with C(path), or an empty dict.
+  returned: always
+  type: dict
+  sample: {path: deployments/testnet-20261203.json, contracts: {PolicyFactory: {address: kQAz0V-EcAXG6qNcnwsExZWDL3kXcTT8r7y-Kuf_kxBqlk-t}}}
+previous:
+  description: The record before the newest whose contracts differ from it, in the same shape, or an empty dict.
+  returned: always
+  type: dict
+  sample: {}
+"""
+
+import datetime
+import glob
+import json
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+NAME = re.compile(r"^(?P<network>[a-z0-9][a-z0-9_-]*)-(?P<day>\d{8})(\.(?P<time>\d{6}))?\.json$")
+
+
+def load(path, now):
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    generated = document.get("generated_at")
+    try:
+        when = datetime.datetime.fromisoformat(generated)
+    except (TypeError, ValueError):
+        when = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+    hashes = {}
+    for entry in document.get("contracts", []):
+        hashes.setdefault(entry.get("contract") or entry.get("label"), entry.get("code_hash"))
+    return {
+        "path": path,
+        "generated_at": when.isoformat(timespec="seconds"),
+        "age_days": round((now - when).total_seconds() / 86400, 3),
+        "commit": document.get("commit"),
+        "code_hashes": hashes,
+        "contracts": {e["label"]: e for e in document.get("contracts", []) if e.get("label")},
+        "extra": {k: v for k, v in document.items()
+                  if k not in ("network", "generated_at", "commit", "contracts", "contract_count")},
+    }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(directory=dict(type="path", required=True), network=dict(type="str", required=True)),
+        supports_check_mode=True,
+    )
+    params = module.params
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    records = []
+    for path in glob.glob(os.path.join(params["directory"], f"{params['network']}-*.json")):
+        match = NAME.match(os.path.basename(path))
+        if not match or match.group("network") != params["network"]:
+            continue
+        try:
+            records.append(load(path, now))
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"deployment record {path} is unreadable: {exc}")
+    records.sort(key=lambda r: r["generated_at"], reverse=True)
+
+    latest = records[0] if records else {}
+    previous = {}
+    for record in records[1:]:
+        if {k: v.get("address_raw") for k, v in record["contracts"].items()} != {
+                k: v.get("address_raw") for k, v in latest["contracts"].items()} or record["extra"] != latest["extra"]:
+            previous = record
+            break
+
+    def shape(record):
+        return {"path": record["path"], "contracts": record["contracts"], "extra": record["extra"]} if record else {}
+
+    module.exit_json(
+        changed=False,
+        records=[{k: v for k, v in r.items() if k not in ("contracts", "extra")} for r in records],
+        latest=shape(latest),
+        previous=shape(previous),
+    )
+
+
+if __name__ == "__main__":
+    main()

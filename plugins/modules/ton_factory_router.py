@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright: Tonsurance contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: ton_factory_router
+short_description: Point the PolicyFactory at a PolicyRouter, or write the order for multisig signers
+description:
+  - Reads the factory's router. When it is already O(router), nothing happens.
+  - When the deployer wallet is the factory's admin, sends the admin-only C(set_router) message, waits, and
+    re-reads the factory to prove the change.
+  - When the admin is another contract (a multisig on mainnet), sends nothing and writes an order under
+    O(order_dir) with the message to propose (destination, value, body BoC) and a readable summary.
+  - Used by the contract rollback to return the factory to the previous deployment's router.
+version_added: 0.1.0
+extends_documentation_fragment:
+  - tonsurance.deploy.provider
+options:
+  factory:
+    description: PolicyFactory address.
+    type: str
+    required: true
+  router:
+    description: PolicyRouter address the factory must use.
+    type: str
+    required: true
+  deployer_mnemonic:
+    description: Deployer wallet words, from a secret lookup; needed only when the deployer is the admin.
+    type: str
+  deployer_wallet:
+    description: Deployer wallet contract.
+    type: str
+    default: highload_v3
+    choices: [v4r2, v5r1, highload_v3]
+  order_dir:
+    description: Directory for orders to multisig signers.
+    type: path
+    required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: See whether the factory would go back to the previous router
+  tonsurance.deploy.ton_factory_router:
+    network: local
+    sandbox_state: .state/local/chain.json
+    factory: "{{ current.factory }}"
+    router: "{{ previous.router }}"
+    order_dir: deployments/orders
+  check_mode: true
+"""
+
+RETURN = r"""
+action:
+  description:
+    - C(none), C(sent), C(order_written), C(order_pending) (the same order is already written and the factory
+      has not changed yet), or the check-mode forms C(would_send) and C(would_write_order).
+  returned: always
+  type: str
+  sample: sent
+router_before:
+  description: Router the factory used before the task (raw form).
+  returned: always
+  type: str
+  sample: "0:6270039f6072031f68ca3a3b2fe11775c0f5d8452b15b39cb33c2f09953383c3"
+order:
+  description: Path of the order written for the signers.
+  returned: when the admin is not the deployer
+  type: str
+  sample: deployments/orders/mainnet-factory-router.json
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
+
+if not common.IMPORT_ERROR:
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import addresses, ops
+
+
+def main():
+    spec = dict(common.PROVIDER_ARGS)
+    spec.update(
+        factory=dict(type="str", required=True),
+        router=dict(type="str", required=True),
+        deployer_mnemonic=dict(type="str", no_log=True),
+        deployer_wallet=dict(type="str", default="highload_v3", choices=["v4r2", "v5r1", "highload_v3"]),
+        order_dir=dict(type="path", required=True),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    common.require_libs(module)
+    params = module.params
+    network = params["network"]
+
+    try:
+        factory = addresses.parse(params["factory"], "factory address")
+        router = addresses.parse(params["router"], "router address")
+    except common.TonError as exc:
+        module.fail_json(msg=str(exc))
+
+    async def work(provider):
+        before = await ops.first_address(provider, factory, "get_router")
+        admin = await ops.first_address(provider, factory, "get_admin")
+        outcome = {"router_before": addresses.raw(before), "action": "none"}
+        if addresses.same(before, router):
+            return outcome
+        body = ops.set_router_body(router)
+        deployer = None
+        if params.get("deployer_mnemonic"):
+            deployer = await common.make_deployer(provider, params).open()
+        if deployer is not None and addresses.same(deployer.address, admin):
+            if module.check_mode:
+                outcome["action"] = "would_send"
+                return outcome
+
+            async def switched():
+                return addresses.same(await ops.first_address(provider, factory, "get_router"), router)
+
+            await ops.send_and_confirm(deployer, factory, body, ops.ADMIN_OP_VALUE, params["wait_timeout"], switched,
+                                       f"set_router on factory {addresses.friendly(factory, network)}",
+                                       context=addresses.raw(before))
+            outcome["action"] = "sent"
+            return outcome
+        summary = (f"On {network}, the admin {addresses.friendly(admin, network)} asks PolicyFactory "
+                   f"{addresses.friendly(factory, network)} to route new policies to PolicyRouter "
+                   f"{addresses.friendly(router, network)} instead of {addresses.friendly(before, network)}.")
+        if module.check_mode:
+            outcome["action"] = "would_write_order"
+            return outcome
+        path, written = ops.write_order(params["order_dir"], f"{network}-factory-router", network, factory,
+                                        ops.ADMIN_OP_VALUE, body, summary)
+        outcome.update(action="order_written" if written else "order_pending", order=path, summary=summary)
+        return outcome
+
+    outcome = common.run(module, work)
+
+    # An order already written and still pending is not a change; the signers have not acted yet.
+    result = dict(changed=outcome["action"] not in ("none", "order_pending"), **outcome)
+    if module._diff:
+        result["diff"] = dict(before={"router": outcome["router_before"]},
+                              after={"router": addresses.raw(router) if outcome["action"] != "none"
+                                     else outcome["router_before"]})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""verify.yml, rollback.yml and the audit trail on the local inventory."""
+
+import json
+import os
+
+from conftest import module, playbook
+
+
+def audit_lines(workdir):
+    with open(os.path.join(workdir, "audit.jsonl"), encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def changed_tasks(result):
+    return [t["task"]["name"] for p in result.document["plays"] for t in p["tasks"]
+            if any(h.get("changed") for h in t["hosts"].values())]
+
+
+def test_verify_proves_the_set_and_only_the_test_policy_changes_on_rerun(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    first = playbook(workdir, shard_count=4, name="verify.yml")
+    assert first.rc == 0, first.proc.stdout[-3000:]
+    proven = first.task_results("Prove every contract of the set")[0]
+    assert len(proven["contracts"]) == 14 and proven["verified_checks"] > 14
+    second = playbook(workdir, shard_count=4, name="verify.yml")
+    assert second.rc == 0
+    # The test policy is a deliberate write each time; nothing else changes.
+    assert [name.split(" : ")[-1] for name in changed_tasks(second)] == [
+        "Create a test policy and follow it to its shard"]
+
+
+def test_verify_fails_naming_what_is_missing(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    result = playbook(workdir, shard_count=8, name="verify.yml")
+    assert result.rc != 0
+    assert "are not deployed on local" in json.dumps(result.failures()) or "deployer_mnemonic is required" in json.dumps(
+        result.failures())
+
+
+def test_contract_rollback_returns_the_factory_to_the_previous_router(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    lonely = playbook(workdir, shard_count=4, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+    assert lonely.rc != 0 and "nothing to go back to" in json.dumps(lonely.failures())
+
+    # A new release: twice the shards, so a new router and a new factory.
+    assert playbook(workdir, shard_count=8).rc == 0
+    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"),
+                                                "network": "local"})
+    factory = records["latest"]["contracts"]["PolicyFactory"]["address"]
+    old_router = records["previous"]["contracts"]["PolicyRouter"]["address_raw"]
+
+    first = playbook(workdir, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+    assert first.rc == 0, first.proc.stdout[-3000:]
+    assert first.task_results("Point the current factory back")[0]["action"] == "sent"
+    info = module("ton_contract_info", {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
+                                        "address": factory, "get_methods": [{"name": "get_router"}]})
+    assert info["values"]["get_router"][0]["address"] == old_router
+
+    second = playbook(workdir, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+    assert second.rc == 0 and second.stats["changed"] == 0
+
+
+def test_audit_line_for_success_and_for_failure(workdir):
+    assert playbook(workdir, shard_count=4, extra_vars={"approvers": "alice,bob"}).rc == 0
+    failed = playbook(workdir, shard_count=4, extra_vars={"tonsurance_shard_batch_size": 0})
+    assert failed.rc != 0
+    success, failure = audit_lines(workdir)[-2:]
+    assert success["outcome"] == "success" and success["network"] == "local"
+    assert success["approvers"] == ["alice", "bob"] and len(success["contracts"]) == 14
+    assert success["operator"] and success["commit"] and success["timestamp"]
+    assert failure["outcome"] == "failed" and failure["failed_tasks"]
+    awx = playbook(workdir, shard_count=4, extra_vars={"awx_user_name": "ops-alice"})
+    assert awx.rc == 0 and audit_lines(workdir)[-1]["operator"] == "awx:ops-alice"
