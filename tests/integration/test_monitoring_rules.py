@@ -75,7 +75,7 @@ def test_every_runbook_alert_exists_with_its_severity():
 
 def test_rollout_gates_use_the_agreed_thresholds():
     defined = alerts()
-    assert re.search(r'code=~"5\.\."', defined["ApiErrorRateHigh"]["expr"])
+    assert re.search(r'status=~"5\.\."', defined["ApiErrorRateHigh"]["expr"])
     assert "[5m]" in defined["ApiErrorRateHigh"]["expr"] and defined["ApiErrorRateHigh"]["expr"].rstrip().endswith(
         "> 0.01")
     assert "histogram_quantile(0.99" in defined["ApiLatencyHigh"]["expr"]

@@ -9,6 +9,7 @@ import glob
 import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import provision
-from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import Deployer
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import QUERY_ID_BITS, Deployer, OutMessage
 from pytoniq_core import Address
 
 from conftest import BIN, REPO, PlaybookResult, ansible_env, local_mnemonic, module, playbook, run
@@ -52,8 +53,9 @@ class Deployment:
         """Send an admin message from the local deployer wallet (admin and keeper of the local contracts)."""
         chain = open_chain(self.state)
         try:
-            admin = run(Deployer(chain, local_mnemonic(self.workdir), "v5r1", "local", poll_interval=0).open())
-            run(send_body(admin, self.address[contract], body))
+            admin = run(Deployer(chain, local_mnemonic(self.workdir), "highload_v3", "local", poll_interval=0).open())
+            query_id = secrets.randbelow(1 << QUERY_ID_BITS)
+            run(admin.send([OutMessage(self.address[contract], 100_000_000, body=body)], 10, query_id=query_id))
         finally:
             chain.close()
 

@@ -7,7 +7,7 @@ from monitoring_support import metric_names
 
 @pytest.mark.parametrize("expr,names", [
     ("up", {"up"}),
-    ('sum by (service) (rate(http_requests_total{code=~"5.."}[5m]))', {"http_requests_total"}),
+    ('sum by (service) (rate(http_requests_total{status=~"5.."}[5m]))', {"http_requests_total"}),
     ("histogram_quantile(0.99, sum by (service, le) (rate(x_bucket[5m]))) > 0.5", {"x_bucket"}),
     ("a / on (network) group_left (contract) b", {"a", "b"}),
     ("max without (instance) (c) > bool 1e9 and d offset 1d", {"c", "d"}),
