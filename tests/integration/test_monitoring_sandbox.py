@@ -24,7 +24,7 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring impo
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import QUERY_ID_BITS, Deployer, OutMessage
 from pytoniq_core import Address
 
-from conftest import BIN, REPO, PlaybookResult, ansible_env, local_mnemonic, module, playbook, run
+from conftest import REPO, local_mnemonic, module, playbook, run
 from monitoring_support import MONITORING, Prometheus, free_port, tool
 from sandbox_helpers import TON, funded_wallet, op, open_chain, send_body
 
@@ -276,13 +276,8 @@ def test_prometheus_scrapes_the_exporter_and_a_pause_on_chain_fires_an_alert(dep
 
 
 def monitoring_playbook(deployment, *args):
-    variables = {"tonsurance_state_dir": deployment.state, "deployment_record_directory": deployment.records}
-    cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "monitoring.yml"),
-           "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables), *args]
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=600)
-    start = proc.stdout.find("{")
-    result = PlaybookResult(proc, json.loads(proc.stdout[start:]) if start >= 0 else {})
-    assert result.rc == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = playbook(deployment.workdir, *args, shard_count=4, name="monitoring.yml")
+    assert result.rc == 0, result.proc.stdout[-3000:] + result.proc.stderr[-3000:]
     return result
 
 
