@@ -7,7 +7,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.state/ansible-tmp
 export ANSIBLE_HOME := $(CURDIR)/.state/ansible-home
 
-.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan
+.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan promtool
+
 
 setup: $(VENV)/.installed $(LINK)
 
@@ -24,14 +25,20 @@ $(LINK):
 local: setup
 	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/local
 
-test: setup contracts/node_modules/.installed
+test: setup contracts/node_modules/.installed promtool
 	$(BIN)/python -m pytest -q tests
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
 
-integration: setup
+integration: setup promtool
 	$(BIN)/python -m pytest -q tests/integration
+
+# Debian's prometheus package: promtool checks and unit-tests the alert rules, and the server parses
+# every dashboard query.
+promtool:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus)
 
 contracts/node_modules/.installed: contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --silent
