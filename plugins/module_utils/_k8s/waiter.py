@@ -78,9 +78,10 @@ def assess(deployment, pods, replicas, image, container):
     ready_on_image = [pod for pod in on_image if _pod_ready(pod)]
     other = len(live) - len(on_image)
     waiting = sorted({
-        (state.get("waiting") or {}).get("reason")
-        for pod in live for state in ((pod.get("status") or {}).get("containerStatuses") or [])
-        if (state.get("waiting") or {}).get("reason") in WAITING_REASONS_WORTH_NAMING
+        reason
+        for pod in live for container_status in ((pod.get("status") or {}).get("containerStatuses") or [])
+        for reason in [((container_status.get("state") or {}).get("waiting") or {}).get("reason")]
+        if reason in WAITING_REASONS_WORTH_NAMING
     })
 
     detail = (f"generation {generation} observed {observed}, wanted {replicas}, spec {spec.get('replicas')}, "
