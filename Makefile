@@ -25,6 +25,7 @@ local: setup
 	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/local
 
 test: setup contracts/node_modules/.installed
+	command -v prometheus >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 	$(BIN)/python -m pytest -q tests
 
 unit: setup

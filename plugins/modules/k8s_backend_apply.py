@@ -11,7 +11,7 @@ description:
     it says. Objects that already match are left alone, and the task then reports no change.
   - Accepted kinds are ServiceAccount, ConfigMap, Service and Deployment. A Secret in the manifests is
     refused, and so is an env entry named like a credential (password, token, mnemonic, database URL...)
-    that carries a literal value: credentials reach pods only as references to Kubernetes Secrets.
+    that carries a literal value; credentials reach pods only as references to Kubernetes Secrets.
   - Changes are sent as JSON merge patches. The manifest applied last is kept in the
     C(tonsurance.io/last-applied) annotation, so a field dropped from a manifest is removed from the
     object too; fields set by the server or by others are not touched.

@@ -39,3 +39,22 @@ def test_check_mode_writes_nothing(tmp_path):
 def test_entry_without_address_is_refused(tmp_path):
     result = write(tmp_path, [{"label": "x"}])
     assert result.get("failed") and "entry 0" in result["msg"]
+
+
+def test_sections_are_added_without_contracts_and_carried_forward(tmp_path):
+    write(tmp_path, [ENTRY])
+    backend = {"namespace": "tonsurance-testnet", "services": {"api-v2": {"image": "api-v2:1.5.0"}}}
+    added = module("deployment_record", dict(directory=str(tmp_path), network="testnet", commit="abc",
+                                             extra={"backend": backend}))
+    assert added["changed"] and added["contract_count"] == 1
+    with open(added["path"], encoding="utf-8") as handle:
+        saved = json.load(handle)
+    assert saved["backend"] == backend and saved["contracts"][0]["transaction"] == "tt"
+
+    again = write(tmp_path, [ENTRY])
+    assert not again["changed"], "a run of the contracts alone keeps the backend section"
+
+
+def test_sections_without_any_record_are_refused(tmp_path):
+    result = module("deployment_record", dict(directory=str(tmp_path), network="testnet", extra={"backend": {}}))
+    assert result.get("failed") and "deploy the contracts first" in result["msg"]

@@ -83,8 +83,9 @@ class KeeperConfig:
             for name in (keeper, keeper + CANARY_SUFFIX):
                 deployment = self.cluster.get("Deployment", name, self.namespace)
                 if deployment is None:
-                    if name == keeper:
+                    if name == keeper and not check_mode:
                         raise ConfigError(f"keeper Deployment {self.namespace}/{keeper} does not exist")
+                    # In check mode the apply step before this one may only have planned to create it.
                     continue
                 container, containers, before, after = self._plan(deployment, keeper)
                 results.append({"deployment": name, "changed": containers is not None, "before": before,
