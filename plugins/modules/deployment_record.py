@@ -32,7 +32,8 @@ options:
     type: list
     elements: dict
   extra:
-    description: Further sections of the record (image tags, migration versions); each replaces the section of that name.
+    description:
+      - Further sections of the record (image tags, migration versions); each replaces the section of that name.
     type: dict
     default: {}
   commit:

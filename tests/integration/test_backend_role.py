@@ -142,6 +142,7 @@ def test_role_deploys_rolls_out_records_and_repoints_the_keepers(tmp_path, kubec
 
     broken = operator.run(tags(V2, **{"api-v2": "1.2.0-errors"}))
     assert broken.rc != 0
+    assert [r["changed"] for r in broken.task_results("Apply the namespace")] == [False]
     failure = broken.failures()[0]
     assert "api-v2" in failure["msg"] and "error rate 4.00% above 1.00%" in failure["msg"]
     assert [r["action"] for r in broken.task_results("Roll out ocaml-backend")] == ["none"]
@@ -157,3 +158,11 @@ def test_local_deploy_skips_the_backend_in_one_line(workdir):
     assert said == ["backend: no Kubernetes cluster configured for local; skipping"]
     assert result.stats["changed"] == 0 and result.stats["failures"] == 0
     assert not result.task_results("Apply the namespace")
+
+
+def test_mainnet_backend_refuses_without_confirmation(tmp_path, kubeconfig, prometheus, kube):
+    operator = Operator(str(tmp_path), kubeconfig, prometheus)
+    result = operator.run(tags(V1), tonsurance_network="mainnet")
+    assert result.rc != 0
+    assert "confirm_network=mainnet" in json.dumps(result.failures())
+    assert kube.deployment("tonsurance-mainnet", "api-v2") is None

@@ -184,9 +184,25 @@ def test_secrets_are_never_applied_and_credentials_never_literal():
 def test_secret_references_are_collected_from_env_envfrom_and_volumes():
     document = stable()
     pod = document["spec"]["template"]["spec"]
-    pod["containers"][0]["env"] = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}},
-                                   {"name": "X", "valueFrom": {"secretKeyRef": {"name": "opt", "key": "k",
-                                                                                "optional": True}}}]
+    pod["containers"][0]["env"] = [
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}},
+        {"name": "X", "valueFrom": {"secretKeyRef": {"name": "opt", "key": "k", "optional": True}}},
+    ]
     pod["containers"][0]["envFrom"] = [{"secretRef": {"name": "api"}}]
     pod["volumes"] = [{"name": "tls", "secret": {"secretName": "tls"}}]
     assert manifests.secret_references(document) == [("db", "url"), ("api", None), ("tls", None)]
+
+
+def test_the_product_never_depends_on_the_kubernetes_emulator():
+    import os
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    offenders = []
+    for top in ("plugins", "roles", "playbooks", "inventories"):
+        for folder, _, files in os.walk(os.path.join(repo, top)):
+            for name in files:
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    if "kmock" in handle.read().lower():
+                        offenders.append(os.path.relpath(path, repo))
+    assert offenders == []

@@ -161,13 +161,29 @@ def last_applied_of(live):
     return document if isinstance(document, dict) else {}
 
 
-def with_last_applied(desired):
-    """desired, annotated with itself (compact JSON), ready to send."""
-    document = copy.deepcopy(desired)
+def recordable(desired):
+    """What the last-applied annotation keeps: the manifest without the fields the rollout owns.
+
+    Image tags and replica counts change with every release; keeping them out of the record means
+    a run that only moves images leaves the annotation, and so the object, as it was.
+    """
     recorded = copy.deepcopy(desired)
     recorded.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
+    if recorded.get("kind") == "Deployment":
+        spec = recorded.get("spec") or {}
+        spec.pop("replicas", None)
+        template = spec.get("template") or {}
+        ((template.get("metadata") or {}).get("labels") or {}).pop(VERSION_LABEL, None)
+        for container in (template.get("spec") or {}).get("containers") or []:
+            container.pop("image", None)
+    return recorded
+
+
+def with_last_applied(desired):
+    """desired, annotated with its recordable part (compact JSON), ready to send."""
+    document = copy.deepcopy(desired)
     annotations = document["metadata"].setdefault("annotations", {})
-    annotations[LAST_APPLIED] = json.dumps(recorded, sort_keys=True, separators=(",", ":"))
+    annotations[LAST_APPLIED] = json.dumps(recordable(desired), sort_keys=True, separators=(",", ":"))
     return document
 
 

@@ -170,8 +170,9 @@ class Rollout:
         labels = template.setdefault("metadata", {}).setdefault("labels", {})
         labels[VERSION_LABEL] = version
         spec = deployment.get("spec") or {}
-        if spec.get("replicas", 1) == replicas and image_of(deployment, self.container) == image \
-                and ((spec.get("template") or {}).get("metadata") or {}).get("labels", {}).get(VERSION_LABEL) == version:
+        live_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if (spec.get("replicas", 1) == replicas and image_of(deployment, self.container) == image
+                and live_labels.get(VERSION_LABEL) == version):
             return
         self._patch(name, {"spec": {"replicas": replicas, "template": {
             "metadata": {"labels": labels}, "spec": {"containers": containers}}}})
