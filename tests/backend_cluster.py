@@ -121,6 +121,7 @@ class Controller:
         self.ready_after = ready_after
         self.status_lag = status_lag
         self.never_ready = set()  # image references whose pods crash-loop and never become Ready
+        self.crash_when_ready = set()  # image references whose pods fall over right after becoming Ready
         self.tracked = {}
         self.pods = {}
 
@@ -181,6 +182,14 @@ class Controller:
                 stored.patch({"status": {"conditions": [{"type": "Ready", "status": "True"}],
                                          "containerStatuses": [dict(s, ready=True) for s in
                                                                stored.raw["status"]["containerStatuses"]]}})
+                if stored.raw["spec"]["containers"][0]["image"] in self.crash_when_ready:
+                    pod["crash_at"] = now + self.ready_after
+            elif pod["ready"] and pod.get("crash_at") and now >= pod["crash_at"]:
+                pod.update(ready=False, ready_at=None, crash_at=None)
+                stored = self.emulator.objects["v1/pods", namespace, pod["name"]]
+                stored.patch({"status": {"conditions": [{"type": "Ready", "status": "False"}], "containerStatuses": [
+                    dict(s, ready=False, state={"waiting": {"reason": "CrashLoopBackOff"}})
+                    for s in stored.raw["status"]["containerStatuses"]]}})
         current = [pod for pod in pods if pod["revision"] == revision]
         old = [pod for pod in pods if pod["revision"] != revision]
         for _ in range(replicas - len(current)):

@@ -68,6 +68,7 @@ notes:
     manifest must spell quantities the way the API server stores them (C(500m), C(256Mi)) to be seen as
     unchanged.
   - A Deployment's selector cannot change in place; such a change fails before anything is sent.
+  - O(check_secrets) needs permission to get Secrets in the namespace; without it, turn the check off.
 """
 
 EXAMPLES = r"""

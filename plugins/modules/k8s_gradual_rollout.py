@@ -62,7 +62,9 @@ options:
     elements: int
     default: [20, 50, 100]
   hold_seconds:
-    description: Seconds to hold after each step is ready before the gate is asked.
+    description:
+      - Seconds to hold after each step is ready before the gate is asked. After the hold the new pods must
+        still all be ready, or the rollout aborts.
     type: int
     default: 300
   pause_after_step:
@@ -93,6 +95,13 @@ options:
     description: Seconds to wait for each Prometheus answer.
     type: int
     default: 10
+  prometheus_bearer_token:
+    description:
+      - Bearer token for a Prometheus behind an authenticating proxy. Fetch it with a secret lookup.
+    type: str
+  prometheus_ca_path:
+    description: CA bundle that signs the certificate of an https Prometheus URL.
+    type: path
   prometheus_eval_time:
     description:
       - Evaluate the gate queries at this Unix time instead of now. Meant for replaying a gate against a
@@ -169,6 +178,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+namespace:
+  description: Namespace of the service.
+  returned: always
+  type: str
+  sample: tonsurance-testnet
+service:
+  description: The service rolled out.
+  returned: always
+  type: str
+  sample: api-v2
+replicas:
+  description: Total number of pods of the service.
+  returned: success
+  type: int
+  sample: 10
+message:
+  description: Why nothing was done, or what an abort did.
+  returned: sometimes
+  type: str
+  sample: rollout of registry.tonsurance.io/tonsurance/api-v2:1.5.0 stays paused at step 50%
 action:
   description:
     - C(none) (already on the image), C(completed), C(paused), C(aborted), C(settled) (leftover canary pods
@@ -226,8 +255,14 @@ measured:
   returned: on failure of a rollout
   type: dict
   sample: {"request_rate": 20.1, "error_rate": 0.034, "latency_p99_ms": 212.5}
+reasons:
+  description: Why the gate failed, one sentence per reason.
+  returned: on failure of a rollout
+  type: list
+  elements: str
+  sample: ["error rate 3.40% above 1.00%"]
 rolled_back_to:
-  description: Image every pod was returned to after an abort.
+  description: Image every pod was returned to after an abort (None when the rollback itself did not finish).
   returned: on failure of a rollout
   type: str
   sample: registry.tonsurance.io/tonsurance/api-v2:1.4.2
@@ -257,6 +292,8 @@ def argument_spec():
         poll_interval=dict(type="float", default=2.0),
         prometheus_url=dict(type="str"),
         prometheus_timeout=dict(type="int", default=10),
+        prometheus_bearer_token=dict(type="str", no_log=True),
+        prometheus_ca_path=dict(type="path"),
         prometheus_eval_time=dict(type="float"),
         gate_window=dict(type="str", default="5m"),
         error_rate_threshold=dict(type="float", default=0.01),
@@ -271,7 +308,8 @@ def make_gate(params):
     if unknown:
         raise ValueError(f"unknown gate queries {sorted(unknown)}; known: {sorted(DEFAULT_QUERIES)}")
     queries = dict(DEFAULT_QUERIES, **params["queries"])
-    prometheus = Prometheus(params["prometheus_url"], params["prometheus_timeout"], params["prometheus_eval_time"])
+    prometheus = Prometheus(params["prometheus_url"], params["prometheus_timeout"], params["prometheus_eval_time"],
+                            params["prometheus_bearer_token"], params["prometheus_ca_path"])
 
     def gate(version):
         labels = dict(namespace=params["namespace"], service=params["service"], version=version,

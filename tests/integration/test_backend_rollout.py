@@ -14,7 +14,7 @@ SERVICE = "api-v2"
 OLD, NEW = "1.4.2", "1.5.0"
 GATE_SERIES = [
     (f"tonsurance-{case}", SERVICE, version, scenario)
-    for case in ("healthy", "errors", "slow", "idle", "unreachable", "stuck", "timeout", "paused", "abort")
+    for case in ("healthy", "errors", "slow", "idle", "unreachable", "stuck", "timeout", "paused", "abort", "crash")
     for version, scenario in ((OLD, "healthy"), (NEW, "healthy"), ("1.5.0-errors", "errors"),
                               ("1.5.0-slow", "slow"), ("1.5.0-idle", "idle"))
 ]
@@ -139,6 +139,17 @@ def test_rollout_that_never_becomes_ready_is_rolled_back(kubeconfig, prometheus,
     assert why in result["msg"] and "did not become ready" in result["msg"]
     assert "CrashLoopBackOff" in result["msg"], result["msg"]
     assert "gate" not in result["steps"][0], "a step that never became ready is not gated"
+    assert_all_on(kube, namespace, OLD)
+
+
+def test_pods_that_fall_over_during_the_hold_are_rolled_back(kubeconfig, prometheus, kube, cluster):
+    namespace = "tonsurance-crash"
+    deploy_old(kubeconfig, namespace)
+    cluster.controller.crash_when_ready.add(image(SERVICE, "1.5.0-crash"))
+
+    result = rollout(kubeconfig, prometheus, namespace, "1.5.0-crash", hold_seconds=1)
+    assert result["failed"] and result["failed_step"] == 20
+    assert "stopped being ready during the 1 s hold" in result["msg"] and "CrashLoopBackOff" in result["msg"]
     assert_all_on(kube, namespace, OLD)
 
 

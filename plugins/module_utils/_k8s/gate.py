@@ -40,7 +40,7 @@ def render(template, values):
 class Prometheus:
     """Instant queries against one Prometheus server, at `eval_time` (Unix seconds) or now."""
 
-    def __init__(self, url, timeout=10.0, eval_time=None):
+    def __init__(self, url, timeout=10.0, eval_time=None, bearer_token=None, ca_path=None):
         if not url:
             raise ConfigError("no Prometheus URL to ask; the gate fails closed without one")
         parsed = urllib.parse.urlparse(url)
@@ -49,7 +49,9 @@ class Prometheus:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.eval_time = eval_time
-        self.pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=timeout))
+        self.headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
+        tls = {"ca_certs": ca_path} if ca_path else {}
+        self.pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=timeout), **tls)
 
     def query(self, expression):
         """Values of every sample of an instant vector (or the scalar), as floats."""
@@ -57,7 +59,8 @@ class Prometheus:
         if self.eval_time is not None:
             fields["time"] = f"{self.eval_time:.3f}"
         try:
-            response = self.pool.request("POST", f"{self.url}/api/v1/query", fields=fields, encode_multipart=False)
+            response = self.pool.request("POST", f"{self.url}/api/v1/query", fields=fields, headers=self.headers,
+                                         encode_multipart=False)
         except urllib3.exceptions.HTTPError as exc:
             raise GateError(f"Prometheus unreachable at {self.url}: {type(exc).__name__}") from None
         try:

@@ -21,9 +21,9 @@ Mechanics (they work on any conformant API server, no add-on needed):
 import copy
 import time
 
-from .errors import ConfigError, K8sError, RolloutAbortedError
+from .errors import ConfigError, K8sError, RolloutAbortedError, WaitTimeoutError
 from .manifests import TRACK_LABEL, VERSION_LABEL, container_of, is_subset
-from .waiter import wait_for
+from .waiter import assess, selector_labels, wait_for
 
 ROLLOUT_IMAGE = "tonsurance.io/rollout-image"
 ROLLOUT_FROM = "tonsurance.io/rollout-from"
@@ -241,11 +241,20 @@ class Rollout:
         return {"percent": percent, "canary_replicas": canary if percent < 100 else 0,
                 "stable_replicas": stable if percent < 100 else self.replicas, "waited_seconds": round(waited, 3)}
 
-    def _hold_and_judge(self):
+    def _hold(self, percent):
+        """Hold, then make sure the step's new pods are still all ready (a crash loop may start late)."""
         hold = self.s["hold_seconds"]
-        if hold > 0:
-            self.sleep(hold)
-        return self.gate(self.version)
+        if hold <= 0:
+            return
+        self.sleep(hold)
+        name, replicas = (self.canary_name, split(self.replicas, percent)[0]) if percent < 100 \
+            else (self.service, self.replicas)
+        deployment = self._get(name)
+        pods = self.cluster.list("Pod", self.namespace, selector_labels(deployment)) if deployment else []
+        progress = assess(deployment or {}, pods, replicas, self.image, self.container)
+        if not progress.ready:
+            raise WaitTimeoutError(f"Deployment {self.namespace}/{name} stopped being ready during the "
+                                   f"{hold} s hold ({progress.detail})")
 
     def rollback(self, source):
         """Every pod back on source: stable at full size first, then the canary track to zero."""
@@ -321,7 +330,12 @@ class Rollout:
                 self.history.append({"percent": percent, "error": str(exc)})
                 self._abort(percent, source, f"the pods did not become ready: {exc}")
             self.history.append(entry)
-            verdict = self._hold_and_judge()
+            try:
+                self._hold(percent)
+            except K8sError as exc:
+                entry["error"] = str(exc)
+                self._abort(percent, source, str(exc))
+            verdict = self.gate(self.version)
             entry["gate"] = verdict.as_dict()
             if not verdict.passed:
                 measured = verdict.measured
