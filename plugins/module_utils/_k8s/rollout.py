@@ -111,7 +111,11 @@ class Rollout:
             notes = annotations_of(stable)
             state["target"] = notes.get(ROLLOUT_IMAGE)
             state["from"] = notes.get(ROLLOUT_FROM)
-            state["step"] = int(notes.get(ROLLOUT_STEP) or 0)
+            try:
+                state["step"] = int(notes.get(ROLLOUT_STEP) or 0)
+            except ValueError:
+                raise ConfigError(f"Deployment {self.namespace}/{self.service} has an unreadable {ROLLOUT_STEP} "
+                                  f"annotation {notes.get(ROLLOUT_STEP)!r}; fix or remove it") from None
             state["previous"] = notes.get(PREVIOUS_IMAGE)
         state["canary_replicas"] = ((canary or {}).get("spec") or {}).get("replicas", 0) if canary else 0
         return state
