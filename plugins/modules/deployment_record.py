@@ -12,6 +12,9 @@ description:
     reports no change.
   - When a different record already has that name, it is kept as C(<network>-<YYYYMMDD>.<HHMMSS>.json)
     before the new one is written, and the latest record before this run is named in C(previous).
+  - Sections of the latest record that this run does not give (for example the C(backend) section
+    written by the backend role) are carried forward. Without O(contracts), the contracts of the latest
+    record are kept and only the O(extra) sections are written.
 version_added: 0.1.0
 options:
   directory:
@@ -23,12 +26,14 @@ options:
     type: str
     required: true
   contracts:
-    description: Contract entries, each with at least C(label) and C(address).
+    description:
+      - Contract entries, each with at least C(label) and C(address).
+      - When omitted, the contracts of the latest record of the network are kept; there must be one.
     type: list
     elements: dict
-    required: true
   extra:
-    description: Further sections of the record (image tags, migration versions).
+    description:
+      - Further sections of the record (image tags, migration versions); each replaces the section of that name.
     type: dict
     default: {}
   commit:
@@ -81,7 +86,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 VOLATILE = ("generated_at",)
-RESERVED = {"network", "generated_at", "commit", "contracts", "contract_count"}
+# Sections this module writes itself; any other section of the latest record belongs to another role.
+OWN_SECTIONS = ("network", "generated_at", "commit", "contracts", "contract_count")
+RESERVED = set(OWN_SECTIONS)
 # What a record keeps of each contract; run-dependent fields (action, balances) stay out so that an
 # unchanged deployment yields an unchanged record.
 ENTRY_KEYS = ("label", "contract", "address", "address_raw", "code_hash")
@@ -138,7 +145,7 @@ def main():
         argument_spec=dict(
             directory=dict(type="path", required=True),
             network=dict(type="str", required=True),
-            contracts=dict(type="list", elements="dict", required=True),
+            contracts=dict(type="list", elements="dict"),
             extra=dict(type="dict", default={}),
             commit=dict(type="str", default="unknown"),
         ),
@@ -153,7 +160,7 @@ def main():
         module.fail_json(msg=f"extra sections may not replace {', '.join(reserved)}")
     if os.path.exists(params["directory"]) and not os.path.isdir(params["directory"]):
         module.fail_json(msg=f"record directory {params['directory']} exists and is not a directory")
-    for index, entry in enumerate(params["contracts"]):
+    for index, entry in enumerate(params["contracts"] or []):
         if not entry.get("label") or not entry.get("address"):
             module.fail_json(msg=f"deployment record entry {index} lacks a label or an address")
         entry["label"] = str(entry["label"])
@@ -174,15 +181,30 @@ def main():
             current = {"unreadable": True}
     previous = earlier[-1] if earlier else None
 
+    latest = current
+    if latest is None and earlier:
+        try:
+            with open(earlier[-1], encoding="utf-8") as handle:
+                latest = json.load(handle)
+        except (OSError, ValueError):
+            latest = None
+    raw_contracts = params["contracts"]
+    if raw_contracts is None:
+        if not latest or not latest.get("contracts"):
+            module.fail_json(msg=f"no deployment record of {params['network']} in {params['directory']} to add "
+                                 f"sections to; deploy the contracts first")
+        raw_contracts = latest["contracts"]
+
     known = known_entries(earlier + ([path] if current else []))
-    entries = [entry_of(raw, known) for raw in params["contracts"]]
+    entries = [entry_of(raw, known) for raw in raw_contracts]
     document = {
         "network": params["network"],
         "generated_at": now.isoformat(timespec="seconds"),
         "commit": params["commit"],
         "contracts": sorted(entries, key=lambda c: c["label"]),
-        "contract_count": len(params["contracts"]),
+        "contract_count": len(raw_contracts),
     }
+    document.update({k: v for k, v in (latest or {}).items() if k not in OWN_SECTIONS and k != "unreadable"})
     document.update(params["extra"])
 
     changed = comparable(current) != comparable(document)
@@ -194,7 +216,7 @@ def main():
             previous = kept
         write_atomic(path, document)
 
-    result = dict(changed=changed, path=path, previous=previous, contract_count=len(params["contracts"]))
+    result = dict(changed=changed, path=path, previous=previous, contract_count=len(raw_contracts))
     if module._diff and changed:
         result["diff"] = dict(
             before=json.dumps(comparable(current), indent=2, sort_keys=True) + "\n" if current else "",

@@ -57,3 +57,20 @@ def test_directory_that_is_a_file_is_named(tmp_path):
     target.write_text("x")
     result = module("deployment_record", dict(directory=str(target), network="testnet", contracts=[ENTRY]))
     assert result.get("failed") and "is not a directory" in result["msg"]
+def test_sections_are_added_without_contracts_and_carried_forward(tmp_path):
+    write(tmp_path, [ENTRY])
+    backend = {"namespace": "tonsurance-testnet", "services": {"api-v2": {"image": "api-v2:1.5.0"}}}
+    added = module("deployment_record", dict(directory=str(tmp_path), network="testnet", commit="abc",
+                                             extra={"backend": backend}))
+    assert added["changed"] and added["contract_count"] == 1
+    with open(added["path"], encoding="utf-8") as handle:
+        saved = json.load(handle)
+    assert saved["backend"] == backend and saved["contracts"][0]["transaction"] == "tt"
+
+    again = write(tmp_path, [ENTRY])
+    assert not again["changed"], "a run of the contracts alone keeps the backend section"
+
+
+def test_sections_without_any_record_are_refused(tmp_path):
+    result = module("deployment_record", dict(directory=str(tmp_path), network="testnet", extra={"backend": {}}))
+    assert result.get("failed") and "deploy the contracts first" in result["msg"]
