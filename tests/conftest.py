@@ -74,6 +74,8 @@ def playbook(workdir, *args, shard_count=16, inventory="local", extra_vars=None,
         "rollback_orders_dir": os.path.join(workdir, "deployments", "orders"),
         "tonsurance_audit_log": os.path.join(workdir, "audit.jsonl"),
         "tonsurance_shard_count": shard_count,
+        # Most flows test the chain; the database tests and the leak test turn the database back on.
+        "tonsurance_database_deploy": False,
     }
     variables.update(extra_vars or {})
     cmd = [

@@ -13,7 +13,7 @@ from conftest import ARTIFACTS, local_mnemonic, playbook, run
 from sandbox_helpers import open_chain
 from test_operations import signer_set
 
-GATES = {"mainnet_gates_enabled": True}
+GATES = {"mainnet_gates_enabled": True, "tonsurance_database_deploy": True}
 
 
 def failures(result):

@@ -70,7 +70,8 @@ def leak_run(tmp_path_factory):
         cwd=REPO, env=ansible_env(dict(env, ANSIBLE_STDOUT_CALLBACK="default")), capture_output=True, text=True,
         timeout=900)
     # Every result in full: the JSON callback, second (no-op) run.
-    second = playbook(workdir, "-vvvv", "--diff", shard_count=4, extra_vars={"tonsurance_secrets": catalog}, env=env)
+    second = playbook(workdir, "-vvvv", "--diff", shard_count=4,
+                      extra_vars={"tonsurance_secrets": catalog, "tonsurance_database_deploy": True}, env=env)
     return dict(workdir=workdir, store=store, log=log, dirs=dirs, first=first, second=second,
                 needles=markers(words, [api_key, password]), words=words)
 
