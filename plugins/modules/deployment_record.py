@@ -212,6 +212,11 @@ def main():
         os.makedirs(params["directory"], exist_ok=True)
         if current is not None:
             kept = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.{now:%H%M%S}.json")
+            serial = 1
+            while os.path.exists(kept):
+                # Two records replaced within a second keep both, never one over the other.
+                kept = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.{now:%H%M%S}-{serial}.json")
+                serial += 1
             os.replace(path, kept)
             previous = kept
         write_atomic(path, document)

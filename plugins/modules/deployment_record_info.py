@@ -66,7 +66,9 @@ latest:
   type: dict
   sample: {path: deployments/testnet-20261203.json, contracts: {PolicyFactory: {address: kQAz0V-EcAXG6qNcnwsExZWDL3kXcTT8r7y-Kuf_kxBqlk-t}}}
 previous:
-  description: The record before the newest whose contracts differ from it, in the same shape, or an empty dict.
+  description:
+    - The record before the newest whose contents differ from it, in the same shape, or an empty dict.
+    - When the newest record was written by a rollback, the record that rollback went back to.
   returned: always
   type: dict
   sample: {}
@@ -85,7 +87,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-NAME = re.compile(r"^(?P<network>[a-z0-9][a-z0-9_-]*)-(?P<day>\d{8})(\.(?P<time>\d{6}))?\.json$")
+NAME = re.compile(r"^(?P<network>[a-z0-9][a-z0-9_-]*)-(?P<day>\d{8})(\.(?P<time>\d{6})(-\d+)?)?\.json$")
 
 
 def load(path, now):
@@ -153,11 +155,19 @@ def main():
 
     latest = records[0] if records else {}
     previous = {}
-    for record in records[1:]:
+    # After a rollback the newest record says which record it went back to; that stays the target, so a
+    # second rollback is a no-op instead of a step forward again.
+    target = (latest.get("extra", {}).get("rollback") or {}).get("target") if latest else None
+    for record in records[1:] if not target else []:
         if {k: v.get("address_raw") for k, v in record["contracts"].items()} != {
                 k: v.get("address_raw") for k, v in latest["contracts"].items()} or record["extra"] != latest["extra"]:
             previous = record
             break
+
+    if target:
+        previous = next((r for r in records if os.path.abspath(r["path"]) == os.path.abspath(target)), {})
+        if not previous:
+            module.fail_json(msg=f"the latest {params['network']} record names rollback target {target}, which is gone")
 
     def shape(record):
         return {"path": record["path"], "contracts": record["contracts"], "extra": record["extra"]} if record else {}

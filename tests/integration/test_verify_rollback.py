@@ -71,3 +71,22 @@ def test_audit_line_for_success_and_for_failure(workdir):
     assert failure["outcome"] == "failed" and failure["failed_tasks"]
     awx = playbook(workdir, shard_count=4, extra_vars={"awx_user_name": "ops-alice"})
     assert awx.rc == 0 and audit_lines(workdir)[-1]["operator"] == "awx:ops-alice"
+
+
+def test_database_rollback_restores_a_named_backup_once(workdir):
+    with_db = {"tonsurance_database_deploy": True}
+    assert playbook(workdir, shard_count=4, extra_vars=with_db).rc == 0
+    backup = playbook(workdir, shard_count=4, name="backup.yml", extra_vars=with_db)
+    assert backup.rc == 0, backup.proc.stdout[-3000:]
+    backup_id = [r for r in backup.task_results("Back up") if r.get("backup_id")][0]["backup_id"]
+
+    refused = playbook(workdir, shard_count=4, name="rollback.yml",
+                       extra_vars=dict(with_db, rollback_type="database", backup_id=backup_id))
+    assert refused.rc != 0 and "confirm_restore" in json.dumps(refused.failures())
+
+    args = dict(with_db, rollback_type="database", backup_id=backup_id, confirm_restore="tonsurance")
+    first = playbook(workdir, shard_count=4, name="rollback.yml", extra_vars=args)
+    assert first.rc == 0, first.proc.stdout[-3000:]
+    assert first.stats["changed"] > 0
+    second = playbook(workdir, shard_count=4, name="rollback.yml", extra_vars=args)
+    assert second.rc == 0 and second.stats["changed"] == 0, second.proc.stdout[-3000:]
