@@ -7,7 +7,7 @@ module: pg_backup
 short_description: Stream pg_dump through gzip into an S3 or file store with a checksum and row counts
 description:
   - Streams a plain-format C(pg_dump) of O(database) through gzip into O(store), hashing what is stored
-    with sha256 on the way: one pass, nothing staged on local disk. S3 uploads are multipart.
+    with sha256 on the way, in one pass with nothing staged on local disk. S3 uploads are multipart.
   - Writes a manifest beside the dump with the database, server version, time, size, checksum and the
     exact row count of every table, read in the same snapshot the dump is taken from.
   - Dumps carry neither owners nor privileges, so they restore on a server without the source's roles.

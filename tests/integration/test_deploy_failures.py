@@ -138,6 +138,8 @@ def test_interrupted_shard_deployment_resumes_with_only_what_is_missing(workdir)
         "tonsurance_shard_count": shard_count,
         "tonsurance_shard_batch_size": batch,
         "contracts_strategy": "per_contract",
+        "tonsurance_audit_log": os.path.join(workdir, "audit.jsonl"),
+        "tonsurance_database_deploy": False,
     }
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
            "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables)]
@@ -222,6 +224,8 @@ def test_two_first_runs_at_once_deploy_one_set(workdir):
     for _ in range(2):
         variables = {"tonsurance_state_dir": os.path.join(workdir, "state"),
                      "deployment_record_directory": os.path.join(workdir, "deployments"),
+                     "tonsurance_audit_log": os.path.join(workdir, "audit.jsonl"),
+                     "tonsurance_database_deploy": False,
                      "tonsurance_shard_count": SMALL}
         cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "deploy.yml"),
                "-i", os.path.join(REPO, "inventories", "local"), "-e", json.dumps(variables)]

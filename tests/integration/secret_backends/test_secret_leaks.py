@@ -36,7 +36,8 @@ def files_under(*roots, skip=()):
         for folder, _, names in os.walk(root):
             for name in names:
                 path = os.path.join(folder, name)
-                if os.path.realpath(path) not in skip:
+                # Regular files only: PostgreSQL's unix socket and lock live in the state directory too.
+                if os.path.realpath(path) not in skip and os.path.isfile(path) and not os.path.islink(path):
                     yield path
 
 
