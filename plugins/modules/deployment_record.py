@@ -13,6 +13,9 @@ description:
   - When a different record already has that name, it is kept as C(<network>-<YYYYMMDD>.<HHMMSS>.json)
     before the new one is written, and the latest record before this run is named in C(previous).
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   directory:
     description: Directory of the records.
