@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.state/ansible-tmp
 export ANSIBLE_HOME := $(CURDIR)/.state/ansible-home
 
-.PHONY: setup local test unit integration contracts contracts-check bench build clean lock
+.PHONY: setup local test unit integration contracts contracts-check bench build clean lock lint sanity molecule
 
 setup: $(VENV)/.installed $(LINK)
 
@@ -26,12 +26,26 @@ local: setup
 
 test: setup contracts/node_modules/.installed
 	$(BIN)/python -m pytest -q tests
+	$(MAKE) --no-print-directory lint sanity molecule
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
 
 integration: setup
 	$(BIN)/python -m pytest -q tests/integration
+
+# ansible-lint with the production profile; settings in .ansible-lint.
+lint: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+
+# ansible-test sanity on a copy of the collection; tests/sanity/run.sh says why and how.
+sanity: setup
+	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
+	SANITY_VENV_BIN=$(CURDIR)/$(BIN) tests/sanity/run.sh
+
+# Every scenario under molecule/ (shared settings in .config/molecule/config.yml), on this machine.
+molecule: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH MOLECULE_GLOB='molecule/*/molecule.yml' NO_COLOR=1 $(BIN)/molecule test --all
 
 contracts/node_modules/.installed: contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --silent
