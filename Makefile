@@ -7,8 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.state/ansible-tmp
 export ANSIBLE_HOME := $(CURDIR)/.state/ansible-home
 
-.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan promtool
-
+.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan promtool lint sanity molecule
 
 setup: $(VENV)/.installed $(LINK)
 
@@ -27,6 +26,7 @@ local: setup
 
 test: setup contracts/node_modules/.installed promtool
 	$(BIN)/python -m pytest -q tests
+	$(MAKE) --no-print-directory lint sanity molecule
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
@@ -39,6 +39,19 @@ integration: setup promtool
 promtool:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus)
+
+# ansible-lint with the production profile; settings in .ansible-lint.
+lint: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+
+# ansible-test sanity on a copy of the collection; tests/sanity/run.sh says why and how.
+sanity: setup
+	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
+	SANITY_VENV_BIN=$(CURDIR)/$(BIN) tests/sanity/run.sh
+
+# Every scenario under molecule/ (shared settings in .config/molecule/config.yml), on this machine.
+molecule: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH MOLECULE_GLOB='molecule/*/molecule.yml' NO_COLOR=1 $(BIN)/molecule test --all
 
 contracts/node_modules/.installed: contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --silent

@@ -16,6 +16,9 @@ description:
     written by the backend role) are carried forward. Without O(contracts), the contracts of the latest
     record are kept and only the O(extra) sections are written.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   directory:
     description: Directory of the records.

@@ -9,8 +9,10 @@ description:
   - Read-only. Reports the account status, balance and code hash, and runs the named get-methods.
   - Integers come back as integers, addresses as raw and network-form strings, cells as their hash.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   address:
     description: Account address, raw (C(0:<hex>)) or user-friendly.

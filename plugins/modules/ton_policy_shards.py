@@ -14,9 +14,11 @@ description:
   - Run it once per batch from a loop to see progress batch by batch; an interrupted run that is started
     again deploys only what is missing.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
   - tonsurance.deploy.provider.DEPLOYER
+  - tonsurance.deploy.attributes
 options:
   admin:
     description: Admin address of the router and of every shard.

@@ -18,8 +18,10 @@ description:
     from the deployment and the batch, so a batch is never paid twice, whatever was interrupted.
   - Proves every contract, not a sample, by running its get-methods on the account states just read.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   deployer_mnemonic:
     description:
@@ -204,7 +206,7 @@ def argument_spec():
         shard_count=dict(type="int", required=True),
         hedge_bps=dict(type="int", default=2000),
         tranches=dict(type="list", elements="dict", required=True),
-        token_content_base=dict(type="str", required=True),
+        token_content_base=dict(type="str", required=True, no_log=False),
         storage_horizon_days=dict(type="int", default=365),
         funding_margin_pct=dict(type="int", default=20),
         messages_per_external=dict(type="int", default=500),

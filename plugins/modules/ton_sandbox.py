@@ -11,6 +11,9 @@ description:
     deployer wallet from the sandbox faucet up to O(min_balance_nanoton), and activates it.
   - For the local inventory only; it refuses any other network.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   state_dir:
     description: Directory of the local chain and secret store, created with mode 0700.

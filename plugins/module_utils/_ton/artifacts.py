@@ -4,7 +4,12 @@ import base64
 import json
 import os
 
-from pytoniq_core import Cell
+# Importable without the chain libraries, for ansible-test's import check; common.py finds them missing
+# and every module fails with that message before any code here runs.
+try:
+    from pytoniq_core import Cell
+except ImportError:
+    pass
 
 from .errors import ConfigError
 

@@ -114,8 +114,8 @@ async def deploy_set(provider, deployer, targets, *, network, horizon_days, marg
         # Size: deploy every missing contract with a probe value on a copy, then measure what it used.
         probe_chain = await _copy_of_chain(provider, reader, deployer, missing)
         probe_chain.credit(deployer.address, PROBE_NANOTON * len(missing) * 2)
-        probes, _ = await _emulate(probe_chain, deployer, batches, missing_labels,
-                                   {t.label: PROBE_NANOTON for t in missing}, wait_timeout, ids)
+        probes = (await _emulate(probe_chain, deployer, batches, missing_labels,
+                                 {t.label: PROBE_NANOTON for t in missing}, wait_timeout, ids))[0]
         prices = funding.storage_prices(await probe_chain.config_cell(), probe_chain.now)
         values, storage = {}, {}
         for target in missing:

@@ -6,6 +6,9 @@ import traceback
 
 IMPORT_ERROR = None
 try:
+    # The helpers below import these under a guard (see deployer.py); the absence shows here.
+    import pytoniq  # noqa: F401 pylint: disable=unused-import
+    import pytvm  # noqa: F401 pylint: disable=unused-import
     from .deployer import Deployer
     from .errors import ConfigError, TonError
     from .lite import LiteProvider

@@ -17,16 +17,20 @@ import time
 import warnings
 from collections import deque
 
-from pytoniq_core import Address, Cell, HashMap, begin_cell
-from pytoniq_core.tlb.account import ShardAccount, SimpleAccount
-from pytoniq_core.tlb.transaction import MessageAny
-# pytvm imports pkg_resources, whose deprecation warning would otherwise land in every module result.
-warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-
-from pytvm.engine import EmulatorEngineC  # noqa: E402
-from pytvm.transaction_emulator import TransactionEmulator  # noqa: E402
-from pytvm.tvm_emulator import TvmEmulator  # noqa: E402
-from pytvm.utils import DEFAULT_CONFIG_BOC  # noqa: E402
+# Importable without the chain libraries, for ansible-test's import check; common.py finds them missing
+# and every module fails with that message before any code here runs.
+try:
+    from pytoniq_core import Address, Cell, HashMap, begin_cell
+    from pytoniq_core.tlb.account import ShardAccount, SimpleAccount
+    from pytoniq_core.tlb.transaction import MessageAny
+    # pytvm imports pkg_resources, whose deprecation warning would otherwise land in every module result.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    from pytvm.engine import EmulatorEngineC
+    from pytvm.transaction_emulator import TransactionEmulator
+    from pytvm.tvm_emulator import TvmEmulator
+    from pytvm.utils import DEFAULT_CONFIG_BOC
+except ImportError:
+    pass
 
 from .errors import GetMethodError, ProviderError, SendRejectedError
 
@@ -229,13 +233,13 @@ class SandboxChain:
     async def get_account_state(self, address):
         if not isinstance(address, Address):
             address = Address(address)
-        account, _ = await self.raw_get_account_state(address)
+        account = (await self.raw_get_account_state(address))[0]
         return SimpleAccount.from_raw(account, address)
 
     async def run_get_method(self, address, method, stack, block=None):
         if not isinstance(address, Address):
             address = Address(address)
-        account, _ = await self.raw_get_account_state(address)
+        account = (await self.raw_get_account_state(address))[0]
         return run_local_get_method(account, address, method, stack, self._config_cell, self.now)
 
     async def config_cell(self):
@@ -343,4 +347,3 @@ class SandboxChain:
 def _aborted(transaction):
     description = transaction.description
     return bool(getattr(description, "aborted", False))
-
