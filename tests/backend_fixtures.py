@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 from kubernetes import client as k8s_client
 
 from backend_cluster import Cluster
@@ -55,14 +56,23 @@ class Kube:
         return json.loads(response.data)
 
     def namespace(self, name):
-        self.core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-                                   _preload_content=False)
+        # The emulated cluster lives for the module: a second test finds what the first one made.
+        try:
+            self.core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                                       _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
 
     def secret(self, namespace, name, keys):
         data = {key: "c2VjcmV0" for key in keys}  # base64 of a placeholder; never a real credential
-        self.core.create_namespaced_secret(namespace, {"apiVersion": "v1", "kind": "Secret",
-                                                       "metadata": {"name": name}, "data": data},
-                                           _preload_content=False)
+        try:
+            self.core.create_namespaced_secret(namespace, {"apiVersion": "v1", "kind": "Secret",
+                                                           "metadata": {"name": name}, "data": data},
+                                               _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
 
     def create_deployment(self, namespace, manifest):
         self.apps.create_namespaced_deployment(namespace, manifest, _preload_content=False)
