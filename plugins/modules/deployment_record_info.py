@@ -11,6 +11,9 @@ description:
   - Returns the latest record and the one before it (the rollback target), each as a map from contract
     label to its entry.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   directory:
     description: Directory of the records.

@@ -24,6 +24,7 @@ description:
 version_added: 0.2.0
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
+  - tonsurance.deploy.attributes
 options:
   manifests:
     description: Rendered manifests, each a mapping with apiVersion, kind and metadata.name.

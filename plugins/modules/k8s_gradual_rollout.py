@@ -35,6 +35,7 @@ description:
 version_added: 0.2.0
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
+  - tonsurance.deploy.attributes
 options:
   service:
     description: Name of the stable Deployment (and of the service).

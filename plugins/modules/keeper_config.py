@@ -15,6 +15,7 @@ description:
 version_added: 0.2.0
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
+  - tonsurance.deploy.attributes
 options:
   keepers:
     description: Names of the keeper Deployments (and of their containers).

@@ -14,6 +14,9 @@ description:
     C(tonsurance-dashboards) (label C(grafana_dashboard=1), for Grafana's dashboard sidecar) in O(namespace), and,
     when O(exporter_image) is set, the exporter's ConfigMap, Deployment and Service.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   target:
     description: Where the monitoring goes.

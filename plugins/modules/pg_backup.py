@@ -15,9 +15,11 @@ description:
   - With O(max_age), the task does nothing when a verified backup of the database younger than that many
     seconds is already in the store, which makes it safe to run on every deploy.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.postgres
   - tonsurance.deploy.postgres.STORE
+  - tonsurance.deploy.attributes
 options:
   label:
     description: Free text recorded in the manifest, for example V(scheduled) or V(before-migration).

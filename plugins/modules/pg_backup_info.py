@@ -9,8 +9,10 @@ description:
   - Reads the manifests of a backup store, newest first, so an operator can pick a backup id to restore.
   - Reads only the store; it never connects to a database.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.postgres.STORE
+  - tonsurance.deploy.attributes
 options:
   database:
     description: Only backups of this database.

@@ -15,9 +15,11 @@ description:
     M(tonsurance.deploy.pg_restore).
   - A backup that already passed is not verified again unless O(reverify) is set.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.postgres
   - tonsurance.deploy.postgres.STORE
+  - tonsurance.deploy.attributes
 options:
   backup_id:
     description: Backup to verify. Default is the newest backup of O(database) in the store.

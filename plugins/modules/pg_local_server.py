@@ -16,6 +16,9 @@ description:
   - With O(state=stopped), stops the server.
   - For the local inventory only; it refuses any other network.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - tonsurance.deploy.attributes
 options:
   state_dir:
     description: State directory of the local inventory.

@@ -21,8 +21,10 @@ description:
     later run waits for the lock, then finds nothing pending.
   - After migrating, O(verify_queries) run in a read-only transaction and must each return true.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.postgres
+  - tonsurance.deploy.attributes
 options:
   migrations_dir:
     description: Directory of the C(NNN_name.sql) files. Other C(.sql) names are refused; other files are ignored.

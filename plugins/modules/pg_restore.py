@@ -21,9 +21,11 @@ description:
   - The restored database is marked with the backup id; running the task again with the same id reports
     no change rather than destroying what was written since, unless O(force) is set.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.postgres
   - tonsurance.deploy.postgres.STORE
+  - tonsurance.deploy.attributes
 options:
   backup_id:
     description: Backup to restore (see M(tonsurance.deploy.pg_backup_info)).

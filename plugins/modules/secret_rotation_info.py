@@ -17,6 +17,7 @@ description:
 version_added: 0.2.0
 extends_documentation_fragment:
   - tonsurance.deploy.secrets
+  - tonsurance.deploy.attributes
 options:
   secrets:
     description:

@@ -9,8 +9,10 @@ description:
   - Derives the wallet address from the mnemonic and the wallet version and reads the account.
   - Read-only. The mainnet preflight uses it to require a funded deployer.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   deployer_mnemonic:
     description: The 24 words, from a secret lookup.

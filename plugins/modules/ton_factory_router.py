@@ -13,8 +13,10 @@ description:
     O(order_dir) with the message to propose (destination, value, body BoC) and a readable summary.
   - Used by the contract rollback to return the factory to the previous deployment's router.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   factory:
     description: PolicyFactory address.

@@ -11,8 +11,10 @@ description:
     collection's chain providers, exactly as the exporter does on every scrape.
   - Returns the scrape as Prometheus text exposition and the values as numbers.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   record:
     description:

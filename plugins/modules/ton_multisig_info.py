@@ -11,8 +11,10 @@ description:
     threshold at least O(min_threshold), at least O(min_signers) signers).
   - Read-only; the preflight fails on a policy miss, naming each problem.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   address:
     description: Address of the admin contract.

@@ -13,8 +13,10 @@ description:
   - Seeds rates on the local chain and refreshes them in smoke tests; production rates come from the
     pricing keeper service.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   oracle:
     description: PricingOracle address.

@@ -11,8 +11,10 @@ description:
     recorded it).
   - Refused on mainnet. Every run creates a new policy, so the task always reports a change.
 version_added: 0.1.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.provider
+  - tonsurance.deploy.attributes
 options:
   factory:
     description: PolicyFactory address.

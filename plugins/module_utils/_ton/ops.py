@@ -102,5 +102,3 @@ def parse_signers(cell):
         return []
     table = HashMap.parse(cell.begin_parse(), 8, value_deserializer=lambda s: s.load_address())
     return [table[key] for key in sorted(table or {})]
-
-
