@@ -17,6 +17,8 @@ def test_job_templates_name_existing_playbooks_and_the_runbook_schedules():
         assert os.path.isfile(os.path.join(REPO, job["playbook"])), job["playbook"]
     assert "FREQ=HOURLY;INTERVAL=6" in jobs["backup-mainnet"]["schedule"]
     assert "FREQ=DAILY" in jobs["backup-testnet"]["schedule"]
+    # Mainnet runs need the confirmation; the scheduled backup carries it, nobody types it.
+    assert jobs["backup-mainnet"]["extra_vars"] == {"confirm_network": "mainnet"}
     template = play["tasks"][0]["awx.awx.job_template"]
     assert not any(value is True for key, value in template.items() if key.startswith("ask_"))
 
