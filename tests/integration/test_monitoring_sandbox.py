@@ -21,7 +21,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import provision
-from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import QUERY_ID_BITS, Deployer, OutMessage
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import (QUERY_ID_BITS, Deployer, OutMessage,
+                                                                                  query_id_from)
 from pytoniq_core import Address
 
 from conftest import REPO, local_mnemonic, module, playbook, run
@@ -54,7 +55,7 @@ class Deployment:
         chain = open_chain(self.state)
         try:
             admin = run(Deployer(chain, local_mnemonic(self.workdir), "highload_v3", "local", poll_interval=0).open())
-            query_id = secrets.randbelow(1 << QUERY_ID_BITS)
+            query_id = query_id_from(secrets.randbelow(1 << QUERY_ID_BITS))
             run(admin.send([OutMessage(self.address[contract], 100_000_000, body=body)], 10, query_id=query_id))
         finally:
             chain.close()

@@ -137,3 +137,12 @@ def test_token_content_must_be_text():
 def test_vault_tranche_errors_are_named(tranches, message):
     with pytest.raises(ConfigError, match=message):
         protocol.build(ARTIFACTS, "MultiTrancheVault", {"admin": ADMIN, "tranches": tranches})
+
+
+def test_query_ids_never_use_the_bit_number_the_highload_wallet_cannot_mark():
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import plan
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import query_id_from
+
+    assert query_id_from(1023) & 1023 != 1023 and query_id_from((5 << 10) | 1023) >> 10 == 5
+    ids = {plan.query_id(f"deployment-{n}", 0) for n in range(5000)}
+    assert all(0 <= q < 1 << 23 and q & 1023 != 1023 for q in ids)

@@ -32,6 +32,15 @@ QUERY_ID_BITS = 23
 # Highload v3 rejects created_at in the future; sign a little in the past, as its authors advise.
 CREATED_AT_SLACK = 30
 HIGHLOAD_TIMEOUT = 3600
+# A highload v3 query id is a 13-bit shift and a 10-bit bit number; the wallet marks bit numbers in a
+# 1023-bit cell, so 1023 itself is not a usable bit number.
+BIT_NUMBER_LIMIT = 1023
+
+
+def query_id_from(value):
+    """Map any integer onto a query id the highload v3 wallet accepts."""
+    value %= 1 << QUERY_ID_BITS
+    return (value >> 10) << 10 | ((value & 1023) % BIT_NUMBER_LIMIT)
 # Pay transfer fees separately from the value and ignore errors in the action phase, so one bad
 # message never blocks the wallet's seqno.
 SEND_MODE = 3
@@ -159,8 +168,9 @@ class Deployer:
         return built
 
     async def _send_highload(self, messages, wait_timeout, query_id, settled=None):
-        if query_id is None or not 0 <= query_id < 1 << QUERY_ID_BITS:
-            raise ConfigError(f"highload sends need a query id in [0, 2^{QUERY_ID_BITS}), got {query_id!r}")
+        if query_id is None or not 0 <= query_id < 1 << QUERY_ID_BITS or query_id & 1023 >= BIT_NUMBER_LIMIT:
+            raise ConfigError(f"highload sends need a query id in [0, 2^{QUERY_ID_BITS}) with a bit number below "
+                              f"{BIT_NUMBER_LIMIT}, got {query_id!r}")
         if await self.processed(query_id):
             return None
         before = await self.balance()

@@ -14,7 +14,7 @@ import tempfile
 from pytoniq_core import HashMap, begin_cell
 
 from . import addresses
-from .deployer import OutMessage
+from .deployer import OutMessage, query_id_from
 from .errors import ConfigError, DeployFailedError
 
 OP_UPDATE_RATE = 0x7B1F2E01
@@ -66,7 +66,7 @@ async def send_and_confirm(deployer, dest, body, value, wait_timeout, confirmed,
 
 def _query_id(dest, body, context):
     digest = hashlib.sha256(body.hash + addresses.parse(dest).hash_part + str(context).encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (1 << 23)
+    return query_id_from(int.from_bytes(digest[:4], "big"))
 
 
 def write_order(directory, name, network, dest, value, body, summary):

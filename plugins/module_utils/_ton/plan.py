@@ -7,6 +7,7 @@ the vault knows the token addresses, the factory the router's, before anything i
 import hashlib
 
 from . import addresses, protocol
+from .deployer import query_id_from
 from .errors import ConfigError
 
 
@@ -61,4 +62,4 @@ def deployment_id(network, targets, attempt=0):
 def query_id(deployment, batch_index, bits=23):
     """The highload query id of one batch of a deployment."""
     digest = hashlib.sha256(f"{deployment}:{batch_index}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (1 << bits)
+    return query_id_from(int.from_bytes(digest[:4], "big") % (1 << bits))
