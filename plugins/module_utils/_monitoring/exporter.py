@@ -352,14 +352,14 @@ def main(argv=None):
         source = ChainSource(args.network, args.provider, args.sandbox_state, args.lite_config, args.record,
                              args.records_dir)
     except (MonitoringError, TonError) as exc:
-        print(f"tonsurance_exporter: {exc}", file=sys.stderr)
+        log.error("tonsurance_exporter: %s", exc)
         return 2
 
     if args.once:
         text, _, failures = scrape_once(source)
         sys.stdout.write(text)
         for contract, reason in sorted(failures.items()):
-            print(f"tonsurance_exporter: cannot read {contract} on {args.network}: {reason}", file=sys.stderr)
+            log.error("tonsurance_exporter: cannot read %s on %s: %s", contract, args.network, reason)
         return 1 if failures else 0
 
     runner = BackgroundLoop().start()
