@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Serve the Tonsurance contracts' on-chain state as Prometheus metrics, or print one scrape (--once).
 
 Runs from a checkout (after `make setup`) or from an installed collection; see docs/monitoring.md.

@@ -132,7 +132,7 @@ objects:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import kube, provision
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import ProvisionError
@@ -153,10 +153,10 @@ def provision_files(module, params):
     if not module.check_mode:
         provision.apply_files(params["dest"], plan)
     changed = [entry for entry in plan if entry[1] != "unchanged"]
-    result = dict(changed=bool(changed), files=[dict(path=p, action=a) for p, a, _, _ in plan])
+    result = dict(changed=bool(changed), files=[dict(path=p, action=a) for p, a, _before, _after in plan])
     if module._diff and changed:
         result["diff"] = [_diff(os.path.join(params["dest"], p), before or "", after or "")
-                          for p, _, before, after in changed]
+                          for p, _action, before, after in changed]
     return result
 
 
@@ -173,10 +173,10 @@ def provision_cluster(module, params):
     api_client = kube.connect(params["kubeconfig"], params["context"])
     report = kube.apply(api_client, objects, module.check_mode)
     changed = [entry for entry in report if entry[2] != "unchanged"]
-    result = dict(changed=bool(changed), objects=[dict(kind=k, name=n, action=a) for k, n, a, _, _ in report])
+    result = dict(changed=bool(changed), objects=[dict(kind=k, name=n, action=a) for k, n, a, _before, _after in report])
     if module._diff and changed:
         result["diff"] = [_diff(f"{k} {params['namespace']}/{n}", _show(before), _show(after))
-                          for k, n, _, before, after in changed]
+                          for k, n, _action, before, after in changed]
     return result
 
 
@@ -215,6 +215,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    if provision.YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=provision.YAML_IMPORT_ERROR)
 
     try:
         if params["target"] == "files":

@@ -29,7 +29,7 @@ options:
   require_record:
     description:
       - Fail when there is no deployment record. With C(false) (a check-mode run before the first deploy), the
-        module returns an empty O(scrape) and says why.
+        module returns an empty RV(scrape) and says why.
     type: bool
     default: true
   fail_on_read_error:
@@ -117,8 +117,10 @@ try:
     from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import (
         MonitoringError, RecordError,
     )
-except ImportError:  # prometheus_client, pytoniq or pytvm missing on the module's Python
+except ImportError:  # pytoniq or pytvm missing on the module's Python
     IMPORT_ERROR = traceback.format_exc()
+else:
+    IMPORT_ERROR = exporter.IMPORT_ERROR  # prometheus_client missing
 
 
 def main():

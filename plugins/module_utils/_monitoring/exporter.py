@@ -17,10 +17,17 @@ import signal
 import sys
 import threading
 import time
+import traceback
 
-from prometheus_client import generate_latest, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import CollectorRegistry
+# Importable without prometheus_client, for ansible-test's import check; ton_metrics_info and main()
+# report IMPORT_ERROR before using anything that needs it.
+IMPORT_ERROR = None
+try:
+    from prometheus_client import generate_latest, start_http_server
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    from prometheus_client.registry import CollectorRegistry
+except ImportError:
+    IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import records
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring.errors import MonitoringError, RecordError
@@ -102,8 +109,8 @@ def families(network, readings, failures, duration_seconds):
     labels = [network]
 
     def gauge(name, help_text, value, extra_labels=()):
-        family = GaugeMetricFamily(name, help_text, labels=["network", *[k for k, _ in extra_labels]])
-        family.add_metric(labels + [v for _, v in extra_labels], value)
+        family = GaugeMetricFamily(name, help_text, labels=["network", *[key for key, _value in extra_labels]])
+        family.add_metric(labels + [value for _key, value in extra_labels], value)
         return family
 
     out = []
@@ -317,7 +324,7 @@ class BackgroundLoop:
 
 
 def parse_listen(value):
-    host, _, port = value.rpartition(":")
+    host, _colon, port = value.rpartition(":")
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"--listen wants HOST:PORT, got {value!r}")
     return host.strip("[]"), int(port)
@@ -348,6 +355,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("LiteBalancer", "LiteClient", "AdnlTransport", "AdnlNode", "AdnlChannel", "sync"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if IMPORT_ERROR:
+        log.error("tonsurance_exporter: the prometheus_client library is missing from %s", sys.executable)
+        return 2
     try:
         source = ChainSource(args.network, args.provider, args.sandbox_state, args.lite_config, args.record,
                              args.records_dir)
@@ -356,7 +366,7 @@ def main(argv=None):
         return 2
 
     if args.once:
-        text, _, failures = scrape_once(source)
+        text, _readings, failures = scrape_once(source)
         sys.stdout.write(text)
         for contract, reason in sorted(failures.items()):
             log.error("tonsurance_exporter: cannot read %s on %s: %s", contract, args.network, reason)
@@ -366,11 +376,11 @@ def main(argv=None):
     registry = CollectorRegistry()
     registry.register(ChainCollector(source, runner, args.timeout))
     host, port = args.listen
-    server, _ = start_http_server(port, addr=host, registry=registry)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
     log.info("serving /metrics of %s on %s:%s", args.network, host, port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_args: stop.set())
     stop.wait()
     server.shutdown()
     runner(source.close(), 10)

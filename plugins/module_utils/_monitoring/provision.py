@@ -9,8 +9,15 @@ import glob
 import json
 import os
 import tempfile
+import traceback
 
-import yaml
+# The rule files are YAML; PyYAML comes with ansible-core on the controller, but a module's Python may
+# lack it. monitoring_provision reports YAML_IMPORT_ERROR before using anything here.
+YAML_IMPORT_ERROR = None
+try:
+    import yaml
+except ImportError:
+    YAML_IMPORT_ERROR = traceback.format_exc()
 
 from .errors import ProvisionError
 
@@ -158,7 +165,7 @@ def plan_files(base_dir, bundle):
 
 def apply_files(base_dir, plan):
     try:
-        for relative, action, _, after in plan:
+        for relative, action, _before, after in plan:
             path = os.path.join(base_dir, relative)
             if action in ("created", "updated"):
                 _write_atomic(path, after)
