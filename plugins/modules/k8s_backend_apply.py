@@ -22,6 +22,7 @@ description:
     same readiness rule as the rollout (observedGeneration, updated and available counts, ready pods on
     the image).
 version_added: 0.2.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
   - tonsurance.deploy.attributes

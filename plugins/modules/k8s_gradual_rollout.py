@@ -33,6 +33,7 @@ description:
     has passed its gate; a later run without it resumes from there, and O(abort=true) rolls it back.
   - A service already fully on O(image) is left alone and the task reports no change.
 version_added: 0.2.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
   - tonsurance.deploy.attributes

@@ -13,6 +13,7 @@ description:
     are the same address. A keeper already pointing at the right contracts is left alone, and the task
     then reports no change. Other env entries are kept as they are.
 version_added: 0.2.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.kubernetes
   - tonsurance.deploy.attributes

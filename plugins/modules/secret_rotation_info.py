@@ -15,6 +15,7 @@ description:
   - Read-only. It reads metadata, never a secret value, so it also works for identities that may list
     dates but not read values.
 version_added: 0.2.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.secrets
   - tonsurance.deploy.attributes
@@ -133,7 +134,7 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.options
 def argument_spec():
     spec = dict(CONNECTION_SPEC)
     spec.update(
-        secrets=dict(type="list", elements="dict", required=True),
+        secrets=dict(type="list", elements="dict", required=True, no_log=False),
         max_age_days=dict(type="dict", default={}),
         warn_within_days=dict(type="int", default=7),
         as_of=dict(type="str"),

@@ -12,6 +12,7 @@ description:
     so a testnet run can never sign with a mainnet wallet.
   - Read-only; the mnemonics are C(no_log) and only public keys are returned.
 version_added: 0.2.0
+author: Tonsurance contributors (!UNKNOWN)
 extends_documentation_fragment:
   - tonsurance.deploy.attributes
 options:
