@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when the tree holds a secret that the committed baseline does not know.
 
 Scans every file git tracks or would track (untracked but not ignored) with detect-secrets, using the
