@@ -162,7 +162,8 @@ def main():
                 tables = [f"{schema}.{table}" for schema, table in connection.user_tables(conn)]
             finally:
                 conn.close()
-            module.exit_json(**dict(result, changed=True, tables=tables))
+            result.update(changed=True, tables=tables)
+            module.exit_json(**result)
         manifest = backups.create_backup(target, store, params["label"], params["compress_level"])
     except common.PgError as exc:
         common.fail(module, exc, **result)

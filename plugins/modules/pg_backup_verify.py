@@ -129,17 +129,21 @@ def main():
         result["backup_id"] = manifest["backup_id"]
 
         if backups.is_verified(manifest) and not params["reverify"]:
-            module.exit_json(**dict(result, verified=True, verification=manifest["verification"]))
+            result.update(verified=True, verification=manifest["verification"])
+            module.exit_json(**result)
         if module.check_mode:
-            module.exit_json(**dict(result, changed=True))
+            result.update(changed=True)
+            module.exit_json(**result)
         manifest = backups.verify_backup(target, store, manifest, keep_scratch=params["keep_scratch"])
     except errors.VerifyError as exc:
         latest = store.get_json(backups.manifest_key(result["backup_id"])) if result["backup_id"] else None
-        common.fail(module, exc, **dict(result, changed=True, verification=(latest or {}).get("verification")))
+        result.update(changed=True, verification=(latest or {}).get("verification"))
+        common.fail(module, exc, **result)
     except common.PgError as exc:
         common.fail(module, exc, **result)
 
-    module.exit_json(**dict(result, changed=True, verified=True, verification=manifest["verification"]))
+    result.update(changed=True, verified=True, verification=manifest["verification"])
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

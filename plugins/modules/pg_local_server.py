@@ -205,8 +205,8 @@ def ensure_login(admin, params, password, check_mode):
     elif owner[0] != user:
         actions.append(f"make {user} the owner of database {database}")
         if not check_mode:
-            admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database),
-                                                                        sql.Identifier(user)))
+            admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(database), sql.Identifier(user)))
     return actions
 
 
@@ -243,8 +243,9 @@ def main():
                 actions.append("stop")
                 if not module.check_mode:
                     server.stop()
-            module.exit_json(**dict(result, changed=bool(actions), actions=actions, host=server.socket_dir(),
-                                    running=bool(running) and module.check_mode, uri=""))
+            result.update(changed=bool(actions), actions=actions, host=server.socket_dir(),
+                          running=bool(running) and module.check_mode, uri="")
+            module.exit_json(**result)
 
         password, created = load_or_create_password(store_path, params["password_secret"], module.check_mode)
         module.no_log_values.add(password)

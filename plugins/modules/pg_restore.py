@@ -177,10 +177,12 @@ def main():
                                     params["terminate_sessions"], params["keep_previous"])
         before = restorer.observe()
         if before["restored_from"] == manifest["backup_id"] and not params["force"]:
-            module.exit_json(**dict(result, already_restored=True, row_counts=manifest["row_counts"]))
+            result.update(already_restored=True, row_counts=manifest["row_counts"])
+            module.exit_json(**result)
         if module.check_mode:
-            module.exit_json(**dict(result, changed=True, row_counts=manifest["row_counts"],
-                                    would_take_safety_backup=before["exists"] and params["safety_backup"]))
+            result.update(changed=True, row_counts=manifest["row_counts"],
+                          would_take_safety_backup=before["exists"] and params["safety_backup"])
+            module.exit_json(**result)
 
         staging = restorer.stage(manifest)
         try:

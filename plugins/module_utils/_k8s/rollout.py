@@ -215,8 +215,8 @@ class Rollout:
             self.cluster.create("Deployment", wanted, self.namespace)
             return
         live_spec = canary.get("spec") or {}
-        if live_spec.get("replicas", 1) != replicas or not is_subset(wanted["spec"]["template"],
-                                                                      live_spec.get("template")):
+        same_template = is_subset(wanted["spec"]["template"], live_spec.get("template"))
+        if live_spec.get("replicas", 1) != replicas or not same_template:
             self._patch(self.canary_name, {"spec": {"replicas": replicas, "template": wanted["spec"]["template"]}})
 
     def _wait(self, name, replicas, image):

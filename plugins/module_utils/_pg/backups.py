@@ -150,7 +150,8 @@ def _stderr_summary(handle, limit=300):
 
 def _client_version(binary):
     try:
-        return subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
+                              check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -1,7 +1,10 @@
 """The module edge of the database modules: argument specs, library check, errors to failures."""
 
-from .connection import CONNECTION_ARGS, IMPORT_ERROR, STORE_ARGS, Target, require_libs  # noqa: F401
+from .connection import CONNECTION_ARGS, IMPORT_ERROR, STORE_ARGS, Target, require_libs
 from .errors import PgError
+
+# Re-exported: the modules take their specs, library check and target from here.
+__all__ = ["CONNECTION_ARGS", "IMPORT_ERROR", "STORE_ARGS", "Target", "require_libs", "spec", "fail"]
 
 
 def spec(*parts, **extra):

@@ -165,7 +165,7 @@ def user_tables(conn):
          ORDER BY 1, 2
         """
     ).fetchall()
-    return [(schema, table) for schema, table in rows]
+    return [tuple(row) for row in rows]
 
 
 def row_counts(conn):

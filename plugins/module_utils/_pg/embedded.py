@@ -91,7 +91,7 @@ class LocalServer:
         with tempfile.TemporaryFile() as output:
             try:
                 done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                      timeout=timeout, cwd="/", **extra)
+                                      timeout=timeout, cwd="/", check=False, **extra)
             except (OSError, subprocess.SubprocessError) as exc:
                 raise LocalServerError(f"local PostgreSQL in {self.data_dir}: cannot {what}: {exc}") from None
             if done.returncode != 0:

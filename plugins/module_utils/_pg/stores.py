@@ -20,7 +20,12 @@ try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     BOTO_IMPORT_ERROR = traceback.format_exc()
-    BotoCoreError = ClientError = Exception
+
+    class BotoCoreError(Exception):
+        """Never raised: botocore is missing and the S3 store refuses to start (BOTO_IMPORT_ERROR)."""
+
+    class ClientError(Exception):
+        """Never raised, as BotoCoreError."""
 
 CHUNK = 1024 * 1024
 # S3 parts must be at least 5 MiB except the last; larger parts mean fewer requests.
@@ -112,7 +117,7 @@ class FileStore:
         base = self._path(prefix) if prefix else self.root
         if not os.path.isdir(base):
             return found
-        for directory, _, files in os.walk(base):
+        for directory, _subdirs, files in os.walk(base):
             for name in files:
                 if name.startswith(".tmp-"):
                     continue
@@ -220,8 +225,7 @@ class S3Store:
         except BotoCoreError as exc:
             raise self._fail("read", key, exc) from None
         try:
-            for block in body.iter_chunks(chunk):
-                yield block
+            yield from body.iter_chunks(chunk)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail("read", key, exc) from None
         finally:

@@ -99,7 +99,7 @@ def vault_path(path, mount_point, mount_given):
     cleaned = path.strip().strip("/")
     if cleaned.startswith("v1/"):
         cleaned = cleaned[3:]
-    head, _, rest = cleaned.partition("/")
+    head, _slash, rest = cleaned.partition("/")
     if head == mount_point and rest.startswith("metadata/"):
         raise SecretConfigError(where, f"is a KV v2 metadata path; give the secret's path under mount "
                                        f"{mount_point} without '{mount_point}/metadata/'")

@@ -137,7 +137,7 @@ def read(ref, conn):
 
 def _timestamp(text):
     """Vault's RFC 3339 times carry nanoseconds; Python takes microseconds."""
-    head, _, frac = text.rstrip("Z").partition(".")
+    head, _dot, frac = text.rstrip("Z").partition(".")
     stamp = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
     micro = int((frac + "000000")[:6]) if frac else 0
     return stamp.replace(microsecond=micro, tzinfo=datetime.timezone.utc)

@@ -41,6 +41,8 @@ def query_id_from(value):
     """Map any integer onto a query id the highload v3 wallet accepts."""
     value %= 1 << QUERY_ID_BITS
     return (value >> 10) << 10 | ((value & 1023) % BIT_NUMBER_LIMIT)
+
+
 # Pay transfer fees separately from the value and ignore errors in the action phase, so one bad
 # message never blocks the wallet's seqno.
 SEND_MODE = 3
