@@ -62,3 +62,54 @@ options:
     type: int
     default: 30
 """
+
+    # The Vault connection options of the lookups, with the environment variables and inventory
+    # variables they fall back to.
+    VAULT_LOOKUP = r"""
+options:
+  vault_url:
+    description: Vault address.
+    type: str
+    env:
+      - name: VAULT_ADDR
+      - name: BAO_ADDR
+    vars:
+      - name: tonsurance_vault_url
+  vault_namespace:
+    description: Vault namespace.
+    type: str
+    env:
+      - name: VAULT_NAMESPACE
+      - name: BAO_NAMESPACE
+    vars:
+      - name: tonsurance_vault_namespace
+  vault_role_id:
+    description: AppRole role id.
+    type: str
+    env:
+      - name: TONSURANCE_VAULT_ROLE_ID
+    vars:
+      - name: tonsurance_vault_role_id
+  vault_secret_id:
+    description: AppRole secret id.
+    type: str
+    env:
+      - name: TONSURANCE_VAULT_SECRET_ID
+    vars:
+      - name: tonsurance_vault_secret_id
+  vault_approle_mount_point:
+    description: Mount point of the AppRole auth method.
+    type: str
+    default: approle
+    vars:
+      - name: tonsurance_vault_approle_mount_point
+  vault_ca_cert:
+    description: CA bundle that signs the Vault server's certificate.
+    type: path
+    env:
+      - name: VAULT_CACERT
+  vault_validate_certs:
+    description: Check the Vault server's certificate.
+    type: bool
+    default: true
+"""

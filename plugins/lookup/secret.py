@@ -20,6 +20,8 @@ description:
     process; for one Vault AppRole login per run, log in once with
     P(tonsurance.deploy.vault_login#lookup) and keep the token in C(tonsurance_vault_token).
 version_added: 0.2.0
+extends_documentation_fragment:
+  - tonsurance.deploy.secrets.vault_lookup
 options:
   _terms:
     description: Secret references, names or dicts.
@@ -89,22 +91,6 @@ options:
   aws_session_token:
     description: AWS session token of temporary credentials.
     type: str
-  vault_url:
-    description: Vault address.
-    type: str
-    env:
-      - name: VAULT_ADDR
-      - name: BAO_ADDR
-    vars:
-      - name: tonsurance_vault_url
-  vault_namespace:
-    description: Vault namespace.
-    type: str
-    env:
-      - name: VAULT_NAMESPACE
-      - name: BAO_NAMESPACE
-    vars:
-      - name: tonsurance_vault_namespace
   vault_mount_point:
     description:
       - Mount point of the KV version 2 engine, for terms that do not name one; C(secret) when unset.
@@ -132,35 +118,6 @@ options:
       - name: BAO_TOKEN
     vars:
       - name: tonsurance_vault_token
-  vault_role_id:
-    description: AppRole role id.
-    type: str
-    env:
-      - name: TONSURANCE_VAULT_ROLE_ID
-    vars:
-      - name: tonsurance_vault_role_id
-  vault_secret_id:
-    description: AppRole secret id.
-    type: str
-    env:
-      - name: TONSURANCE_VAULT_SECRET_ID
-    vars:
-      - name: tonsurance_vault_secret_id
-  vault_approle_mount_point:
-    description: Mount point of the AppRole auth method.
-    type: str
-    default: approle
-    vars:
-      - name: tonsurance_vault_approle_mount_point
-  vault_ca_cert:
-    description: CA bundle that signs the Vault server's certificate.
-    type: path
-    env:
-      - name: VAULT_CACERT
-  vault_validate_certs:
-    description: Check the Vault server's certificate.
-    type: bool
-    default: true
   timeout:
     description: Seconds to wait for the backend on each call.
     type: int

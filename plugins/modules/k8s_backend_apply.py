@@ -119,15 +119,12 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._k8s.errors impo
 
 
 def argument_spec():
-    spec = dict(common.CLUSTER_ARGS)
+    spec = dict(common.CLUSTER_ARGS, **common.WAIT_ARGS)
     spec.update(
         manifests=dict(type="list", elements="dict", required=True),
         create_namespace=dict(type="bool", default=True),
         namespace_labels=dict(type="dict", default={}),
         check_secrets=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-        poll_interval=dict(type="float", default=2.0),
     )
     return spec
 

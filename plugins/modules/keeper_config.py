@@ -92,13 +92,10 @@ from ansible_collections.tonsurance.deploy.plugins.module_utils._k8s.keepers imp
 
 
 def argument_spec():
-    spec = dict(common.CLUSTER_ARGS)
+    spec = dict(common.CLUSTER_ARGS, **common.WAIT_ARGS)
     spec.update(
         keepers=dict(type="list", elements="str", default=["pricing-keeper", "bridge-health-keeper"]),
         addresses=dict(type="dict", required=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-        poll_interval=dict(type="float", default=2.0),
     )
     return spec
 

@@ -155,14 +155,7 @@ if not common.IMPORT_ERROR:
 
 def load_or_create_password(store_path, name, check_mode):
     """Return (password, created)."""
-    store = local_secrets.read(store_path) if os.path.exists(store_path) else {}
-    if store.get(name):
-        return store[name], False
-    password = secrets.token_urlsafe(32)
-    if not check_mode:
-        store[name] = password
-        local_secrets.write(store_path, store)
-    return password, True
+    return local_secrets.get_or_create(store_path, name, lambda: secrets.token_urlsafe(32), check_mode)
 
 
 def login_works(target):

@@ -111,21 +111,15 @@ SECRET_NAME = "deployer_mnemonic"
 
 def load_or_create_key(store_path, chain_has_accounts, check_mode):
     """Return (mnemonic, created). Called with the chain lock held, so two first runs cannot race."""
-    store = {}
-    if os.path.exists(store_path):
-        store = local_secrets.read(store_path)
-    if store.get(SECRET_NAME):
-        return store[SECRET_NAME], False
-    if chain_has_accounts:
-        # A new key would mean a new admin and a second contract set beside the first.
-        raise local_secrets.SecretStoreError(
-            f"the local chain already holds accounts but {store_path} has no deployer key; refusing to mint a new "
-            "deployer. Restore the store, or remove the state directory to start the local chain over")
-    words = " ".join(mnemonic_new(24))
-    if not check_mode:
-        store[SECRET_NAME] = words
-        local_secrets.write(store_path, store)
-    return words, True
+    def refuse_new():
+        if chain_has_accounts:
+            # A new key would mean a new admin and a second contract set beside the first.
+            raise local_secrets.SecretStoreError(
+                f"the local chain already holds accounts but {store_path} has no deployer key; refusing to mint a "
+                "new deployer. Restore the store, or remove the state directory to start the local chain over")
+
+    return local_secrets.get_or_create(store_path, SECRET_NAME, lambda: " ".join(mnemonic_new(24)), check_mode,
+                                       refuse_new)
 
 
 MAX_NANOTON = 1 << 120

@@ -10,6 +10,13 @@ CLUSTER_ARGS = dict(
     request_timeout=dict(type="int", default=30),
 )
 
+# How the modules that change objects wait for the cluster to settle.
+WAIT_ARGS = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=600),
+    poll_interval=dict(type="float", default=2.0),
+)
+
 
 def require_libs(module):
     if IMPORT_ERROR:

@@ -1,5 +1,6 @@
 """The local secret store: one JSON file, mode 0600, under .state/ of the local inventory only."""
 
+import fcntl
 import json
 import os
 import stat
@@ -41,6 +42,35 @@ def write(path, values):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def get_or_create(path, name, make, check_mode=False, refuse_new=None):
+    """Return (value, created): the store's value for name, or a new one from make().
+
+    The new value is written to the store unless in check mode. Outside check mode the store's lock
+    file is held from the read to the write, so two first runs settle on one value. refuse_new(),
+    when given, is called before a value is made and may raise to refuse it.
+    """
+    lock = None
+    if not check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        store = read(path) if os.path.exists(path) else {}
+        if store.get(name):
+            return store[name], False
+        if refuse_new:
+            refuse_new()
+        value = make()
+        if not check_mode:
+            store[name] = value
+            write(path, store)
+        return value, True
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 # The backend face of the store, shared with the cloud backends by the lookup and the modules.
