@@ -95,7 +95,7 @@ def test_healthy_rollout_promotes_to_every_pod_and_a_second_run_changes_nothing(
     ("idle", "1.5.0-idle", "no data", {"request_rate": 0.0, "error_rate": None, "latency_p99_ms": None}),
 ])
 def test_failed_gate_rolls_back_to_the_previous_image_and_reports_the_values(kubeconfig, prometheus, kube, case, tag,
-                                                                            reason, measured):
+                                                                             reason, measured):
     namespace = f"tonsurance-{case}"
     deploy_old(kubeconfig, namespace)
 

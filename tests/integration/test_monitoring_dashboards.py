@@ -102,7 +102,7 @@ def test_variable_queries_use_catalogued_metrics(where, name, query):
 
 def test_every_exported_metric_is_on_a_dashboard():
     shown = set()
-    for _, _, expr in queries():
+    for _dashboard, _title, expr in queries():
         shown |= metric_names(substitute(expr))
     exported = {name for name, entry in catalogue().items() if entry["source"] == "exporter"}
     assert not exported - shown, f"exported but shown nowhere: {sorted(exported - shown)}"

@@ -141,7 +141,8 @@ def run_playbook(name, workdir, *args, extra_vars=None, inventory="local", timeo
     variables.update(extra_vars or {})
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", name),
            "-i", os.path.join(REPO, "inventories", inventory), "-e", json.dumps(variables), *args]
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
+                          check=False)
     start = proc.stdout.find("{")
     document = json.loads(proc.stdout[start:]) if start >= 0 else {}
     return PlaybookResult(proc, document)

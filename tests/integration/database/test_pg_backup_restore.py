@@ -217,7 +217,7 @@ def test_restore_brings_back_every_row(populated, s3):
 
 
 def test_restore_needs_no_role_of_the_source(populated, s3, pg_server):
-    _, _, store = s3
+    _client, _bucket, store = s3
     with connect(populated) as conn:
         conn.execute("CREATE ROLE legacy_owner NOLOGIN")
         conn.execute("CREATE ROLE legacy_reader NOLOGIN")
