@@ -20,12 +20,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration", "database"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import psycopg  # noqa: E402
 
 from conftest import module  # noqa: E402
-from db_fixtures import AWS, MIGRATIONS, free_port, populate  # noqa: E402
+from database.db_fixtures import AWS, MIGRATIONS, free_port, populate  # noqa: E402
 
 POLICIES = 1_000_000
 

@@ -9,8 +9,9 @@ import stat
 import psycopg
 import pytest
 
-from db_fixtures import MIGRATIONS, file_checksum, private_dir, run_playbook
 from pg_fixtures import stop_servers_under
+
+from .db_fixtures import MIGRATIONS, file_checksum, private_dir, run_playbook
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,8 @@ import os
 import pytest
 
 from conftest import module
-from db_fixtures import (  # noqa: F401  (fixtures)
-    MIGRATIONS,
-    connect,
-    database,
-    fingerprints,
-    gunzip,
-    moto_endpoint,
-    pg_server,
-    populate,
-    s3,
-)
+
+from .db_fixtures import MIGRATIONS, connect, fingerprints, gunzip, populate
 
 
 @pytest.fixture

@@ -5,16 +5,8 @@ import os
 import time
 
 from conftest import module
-from db_fixtures import (  # noqa: F401  (fixtures)
-    MIGRATIONS,
-    connect,
-    database,
-    file_checksum,
-    finish_module,
-    pg_server,
-    schema_snapshot,
-    start_module,
-)
+
+from .db_fixtures import MIGRATIONS, connect, file_checksum, finish_module, schema_snapshot, start_module
 
 
 def write(directory, files):
