@@ -8,7 +8,7 @@ import subprocess
 
 from pytoniq_core import Address
 
-from backend_fixtures import cluster, image, kube, kubeconfig, prometheus, record_file  # noqa: F401
+from backend_fixtures import image, record_file
 from conftest import BIN, REPO, PlaybookResult, ansible_env, playbook
 
 NAMESPACE = "tonsurance-testnet"

@@ -6,8 +6,7 @@ healthy, too many 5xx, too slow, or no traffic at all.
 
 import pytest
 
-from backend_fixtures import POLL, cluster, cluster_args, image, kube, kubeconfig, prometheus  # noqa: F401
-from backend_fixtures import service_manifest, stable_deployment
+from backend_fixtures import POLL, cluster_args, image, service_manifest, stable_deployment
 from conftest import module
 
 SERVICE = "api-v2"

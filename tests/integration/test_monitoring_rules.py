@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from monitoring_support import (  # noqa: F401 (prometheus is a fixture)
-    MONITORING, REPO, RULE_FILES, RULE_TESTS, allowed_names, metric_names, prometheus, rule_expressions, tool,
+from monitoring_support import (
+    MONITORING, REPO, RULE_FILES, RULE_TESTS, allowed_names, metric_names, rule_expressions, tool,
 )
 
 # The alerts the runbook names, with the severity it gives each.
@@ -111,8 +111,8 @@ def test_rule_queries_use_only_catalogued_metrics(where, name, expr):
     assert not unknown, f"{where} {name} uses metrics missing from monitoring/metrics.yml: {sorted(unknown)}"
 
 
-def test_prometheus_server_loads_every_rule_group(prometheus):
-    status, body = prometheus.get("/api/v1/rules")
+def test_prometheus_server_loads_every_rule_group(rules_prometheus):
+    status, body = rules_prometheus.get("/api/v1/rules")
     assert status == 200
     loaded = {rule["name"] for group in body["data"]["groups"] for rule in group["rules"]}
     assert loaded == set(alerts())
