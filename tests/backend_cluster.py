@@ -192,7 +192,7 @@ class Controller:
                     for s in stored.raw["status"]["containerStatuses"]]}})
         current = [pod for pod in pods if pod["revision"] == revision]
         old = [pod for pod in pods if pod["revision"] != revision]
-        for _ in range(replicas - len(current)):
+        while len(current) < replicas:
             pod = self._pod(namespace, name, template, revision, now)
             pods.append(pod)
             current.append(pod)

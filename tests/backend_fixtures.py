@@ -1,7 +1,7 @@
 """Fixtures and helpers of the backend tests: an emulated cluster, a backfilled Prometheus, and
 independent reads through the plain kubernetes client (not the collection's code).
 
-A test module imports the fixtures it uses; `prometheus` reads the module's GATE_SERIES.
+tests/conftest.py loads this file as a plugin; `prometheus` reads its test module's GATE_SERIES.
 """
 
 import json

@@ -16,6 +16,10 @@ BIN = os.path.dirname(sys.executable)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
+# The fixtures of the backend and monitoring tests, for the modules that name them as arguments (a
+# conftest.py in tests/integration would take this file's place as `conftest` for every later import).
+pytest_plugins = ["backend_fixtures", "monitoring_support"]
+
 
 def run(coro):
     return asyncio.run(coro)

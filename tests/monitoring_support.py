@@ -220,7 +220,8 @@ class Prometheus:
 
 
 @pytest.fixture(scope="session")
-def prometheus(tmp_path_factory):
+def rules_prometheus(tmp_path_factory):
+    """A Prometheus on the collection's rule files (the backend tests' `prometheus` serves gate metrics)."""
     server = Prometheus(str(tmp_path_factory.mktemp("prometheus"))).start()
     yield server
     server.stop()

@@ -20,12 +20,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration", "database"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import psycopg  # noqa: E402
 
 from conftest import module  # noqa: E402
-from db_fixtures import AWS, MIGRATIONS, free_port, populate  # noqa: E402
+from database.db_fixtures import AWS, MIGRATIONS, free_port, populate  # noqa: E402
 
 POLICIES = 1_000_000
 
@@ -84,7 +84,7 @@ def main():
         migrated = module("pg_migrate", dict(options, migrations_dir=MIGRATIONS))
         if migrated.get("failed"):
             sys.exit(f"migrations failed: {migrated.get('msg')}")
-        fill, _ = timed("generate", lambda: _generate(options))
+        fill, _generated = timed("generate", lambda: _generate(options))
 
         plain_s, plain_size = timed("plain", lambda: plain_dump(options, os.path.join(root, "plain.sql.gz")))
         file_store = dict(store=f"file://{os.path.join(root, 'backups')}")
@@ -96,7 +96,7 @@ def main():
         rows = []
         for name, store in (("file://", file_store), ("s3:// (moto)", s3_store)):
             backup_s, taken = timed("backup", lambda: module("pg_backup", dict(options, **store)))
-            verify_s, _ = timed("verify", lambda: module(
+            verify_s, _verified = timed("verify", lambda: module(
                 "pg_backup_verify", dict(options, **store, backup_id=taken["backup_id"])))
             rows.append((name, backup_s, verify_s, taken["backup"]))
     finally:
@@ -111,7 +111,7 @@ def main():
           f"dump {raw_mb:.0f} MB raw, {manifest['size_bytes'] / 1e6:.1f} MB gzip; generated in {fill:.1f} s")
     print(f"{'run':<30}{'wall s':>9}{'MB/s raw':>10}{'x plain':>9}")
     print(f"{'plain pg_dump | gzip':<30}{plain_s:>9.1f}{raw_mb / plain_s:>10.1f}{1:>9.2f}")
-    for name, backup_s, verify_s, _ in rows:
+    for name, backup_s, verify_s, _manifest in rows:
         for label, seconds in ((f"pg_backup {name}", backup_s), (f"pg_backup_verify {name}", verify_s),
                                (f"backup + verify {name}", backup_s + verify_s)):
             print(f"{label:<30}{seconds:>9.1f}{raw_mb / seconds:>10.1f}{seconds / plain_s:>9.2f}")

@@ -4,8 +4,7 @@ import json
 
 from pytoniq_core import Address
 
-from backend_fixtures import POLL, cluster, cluster_args, image, kube, kubeconfig  # noqa: F401
-from backend_fixtures import service_manifest, stable_deployment
+from backend_fixtures import POLL, cluster_args, image, service_manifest, stable_deployment
 from conftest import module
 
 ORACLE_A = Address("0:" + "a1" * 32).to_str(is_user_friendly=True, is_bounceable=True, is_test_only=True)

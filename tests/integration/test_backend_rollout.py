@@ -6,8 +6,7 @@ healthy, too many 5xx, too slow, or no traffic at all.
 
 import pytest
 
-from backend_fixtures import POLL, cluster, cluster_args, image, kube, kubeconfig, prometheus  # noqa: F401
-from backend_fixtures import service_manifest, stable_deployment
+from backend_fixtures import POLL, cluster_args, image, service_manifest, stable_deployment
 from conftest import module
 
 SERVICE = "api-v2"
@@ -95,7 +94,7 @@ def test_healthy_rollout_promotes_to_every_pod_and_a_second_run_changes_nothing(
     ("idle", "1.5.0-idle", "no data", {"request_rate": 0.0, "error_rate": None, "latency_p99_ms": None}),
 ])
 def test_failed_gate_rolls_back_to_the_previous_image_and_reports_the_values(kubeconfig, prometheus, kube, case, tag,
-                                                                            reason, measured):
+                                                                             reason, measured):
     namespace = f"tonsurance-{case}"
     deploy_old(kubeconfig, namespace)
 

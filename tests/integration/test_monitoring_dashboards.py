@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from monitoring_support import (  # noqa: F401 (prometheus is a fixture)
-    DASHBOARDS, allowed_names, catalogue, metric_names, prometheus, substitute,
-)
+from monitoring_support import DASHBOARDS, allowed_names, catalogue, metric_names, substitute
 
 EXPECTED = {
     "Tonsurance / System Overview",
@@ -78,8 +76,8 @@ def test_panels_are_complete_and_use_the_datasource_variable(path):
 
 
 @pytest.mark.parametrize("where,title,expr", queries(), ids=lambda v: v if isinstance(v, str) else "")
-def test_panel_query_parses_in_prometheus(prometheus, where, title, expr):
-    status, body = prometheus.query(substitute(expr))
+def test_panel_query_parses_in_prometheus(rules_prometheus, where, title, expr):
+    status, body = rules_prometheus.query(substitute(expr))
     assert status == 200, f"{where} / {title}: {body.get('error')}"
 
 
@@ -102,13 +100,13 @@ def test_variable_queries_use_catalogued_metrics(where, name, query):
 
 def test_every_exported_metric_is_on_a_dashboard():
     shown = set()
-    for _, _, expr in queries():
+    for _dashboard, _title, expr in queries():
         shown |= metric_names(substitute(expr))
     exported = {name for name, entry in catalogue().items() if entry["source"] == "exporter"}
     assert not exported - shown, f"exported but shown nowhere: {sorted(exported - shown)}"
 
 
-def test_a_broken_query_is_refused(prometheus):
+def test_a_broken_query_is_refused(rules_prometheus):
     """The parse check itself: the server answers 400 to a query that does not parse."""
-    status, body = prometheus.query("sum(rate(http_requests_total[5m])")
+    status, body = rules_prometheus.query("sum(rate(http_requests_total[5m])")
     assert status == 400 and body["errorType"] == "bad_data"

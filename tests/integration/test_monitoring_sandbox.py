@@ -21,8 +21,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._monitoring import provision
-from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import (QUERY_ID_BITS, Deployer, OutMessage,
-                                                                                  query_id_from)
+from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import (
+    QUERY_ID_BITS, Deployer, OutMessage, query_id_from)
 from pytoniq_core import Address
 
 from conftest import REPO, local_mnemonic, module, playbook, run
@@ -97,7 +97,7 @@ def deployment(tmp_path_factory):
     chain = open_chain(deployed.state)
     try:
         buyer = run(funded_wallet(chain))
-        for _ in range(POLICIES):
+        for _policy in range(POLICIES):
             run(send_body(buyer, deployed.address["PolicyFactory"], op(OP_CREATE_POLICY).store_coins(5 * TON)
                           .end_cell(), value=TON))
     finally:
@@ -161,7 +161,7 @@ def test_metrics_info_reports_the_known_state_exactly(deployment):
     # The same values read independently, straight from the get-methods.
     assert real["values"]["vault_total_capital"] * TON == deployment.get("MultiTrancheVault", "get_total_capital")
     assert real["values"]["vault_total_coverage_sold"] * TON == deployment.get("MultiTrancheVault",
-                                                                                "get_coverage_sold")
+                                                                               "get_coverage_sold")
     assert real["values"]["vault_utilization_ratio"] * 10000 == deployment.get("MultiTrancheVault",
                                                                                "get_utilization_bps")
     assert real["values"]["pricing_oracle_last_update_timestamp"] == deployment.get("PricingOracle", "get_last_update")
@@ -171,7 +171,7 @@ def test_metrics_info_reports_the_known_state_exactly(deployment):
 def test_exporter_script_once_prints_the_same_state(deployment):
     proc = subprocess.run([sys.executable, EXPORTER, "--network", "local", "--sandbox-state",
                            os.path.join(deployment.state, "chain.json"), "--records-dir", deployment.records, "--once"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert_known_state(samples_of(proc.stdout), deployment)
 
@@ -182,12 +182,12 @@ def test_metrics_info_names_contracts_it_cannot_read(deployment, tmp_path):
     assert failed["failed"]
     assert "MultiTrancheVault at 0:" in failed["msg"] and "is not an active account" in failed["msg"]
     tolerated = module("ton_metrics_info", deployment.metrics_args(sandbox_state=str(tmp_path / "other.json"),
-                                                                  fail_on_read_error=False))
+                                                                   fail_on_read_error=False))
     assert not tolerated.get("failed") and set(tolerated["failures"]) == {
         "MultiTrancheVault", "PricingOracle", "PolicyFactory", "PolicyRouter"}
     samples = samples_of(tolerated["scrape"])
     assert value(samples, "tonsurance_exporter_read_success", contract="PricingOracle") == 0
-    assert not any(name == "vault_total_capital" for name, _ in samples)
+    assert not any(name == "vault_total_capital" for name, _labels in samples)
 
 
 def test_metrics_info_without_a_record(tmp_path):
@@ -284,7 +284,7 @@ def monitoring_playbook(deployment, *args):
 
 def tree(directory):
     found = {}
-    for root, _, names in os.walk(directory):
+    for root, _subfolders, names in os.walk(directory):
         for name in names:
             with open(os.path.join(root, name), "rb") as handle:
                 found[os.path.relpath(os.path.join(root, name), directory)] = handle.read()
@@ -320,7 +320,7 @@ def test_role_restores_drifted_files_with_check_mode_first_and_then_changes_noth
                 assert tree(base)[f"{kind}/{name}"] == source.read()
     config = os.path.join(base, "prometheus", "prometheus.yml")
     checked = subprocess.run([tool("promtool"), "check", "config", config], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"SUCCESS: {len(glob.glob(os.path.join(MONITORING, 'rules', '*.yml')))} rule files found" in checked.stdout
     with open(config, encoding="utf-8") as handle:

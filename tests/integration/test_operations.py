@@ -125,7 +125,7 @@ def test_multisig_policy_and_orders_for_its_signers(deployed):
         wallet = run(Deployer(chain, local_mnemonic(workdir), "highload_v3", "local").open())
         signers = [f"0:{i:02x}" + "ee" * 31 for i in range(5)]
         good, code_hash = signer_set(chain, wallet, 3, signers)
-        weak, _ = signer_set(chain, wallet, 2, signers[:4])
+        weak, _weak_code_hash = signer_set(chain, wallet, 2, signers[:4])
     finally:
         chain.close()
 

@@ -57,6 +57,8 @@ def test_directory_that_is_a_file_is_named(tmp_path):
     target.write_text("x")
     result = module("deployment_record", dict(directory=str(target), network="testnet", contracts=[ENTRY]))
     assert result.get("failed") and "is not a directory" in result["msg"]
+
+
 def test_sections_are_added_without_contracts_and_carried_forward(tmp_path):
     write(tmp_path, [ENTRY])
     backend = {"namespace": "tonsurance-testnet", "services": {"api-v2": {"image": "api-v2:1.5.0"}}}

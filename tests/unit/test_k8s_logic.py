@@ -199,7 +199,7 @@ def test_the_product_never_depends_on_the_kubernetes_emulator():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     offenders = []
     for top in ("plugins", "roles", "playbooks", "inventories"):
-        for folder, _, files in os.walk(os.path.join(repo, top)):
+        for folder, _subfolders, files in os.walk(os.path.join(repo, top)):
             for name in files:
                 path = os.path.join(folder, name)
                 with open(path, encoding="utf-8", errors="replace") as handle:

@@ -43,7 +43,7 @@ def scrape(readings, failures=None, network="testnet"):
 
 
 def test_scrape_carries_every_value_with_the_network_label():
-    _, samples = scrape(READINGS)
+    _text, samples = scrape(READINGS)
     net = (("network", "testnet"),)
     assert samples[("vault_total_capital", net)] == 1000.0
     assert samples[("vault_total_coverage_sold", net)] == 250.0
@@ -59,22 +59,22 @@ def test_scrape_carries_every_value_with_the_network_label():
 
 
 def test_counters_are_typed_as_counters():
-    text, _ = scrape(READINGS)
+    text, _samples = scrape(READINGS)
     assert "# TYPE policy_creation_total counter" in text
     assert "# TYPE policy_routed_total counter" in text
 
 
 def test_a_failed_contract_publishes_no_value_only_its_failure():
     readings = {k: v for k, v in READINGS.items() if k != "PricingOracle"}
-    _, samples = scrape(readings, {"PricingOracle": "no liteserver answered"})
-    assert not any(name == "pricing_oracle_last_update_timestamp" for name, _ in samples)
+    _text, samples = scrape(readings, {"PricingOracle": "no liteserver answered"})
+    assert not any(name == "pricing_oracle_last_update_timestamp" for name, _labels in samples)
     assert samples[("tonsurance_exporter_read_success", (("contract", "PricingOracle"), ("network", "testnet")))] == 0
     assert samples[("vault_total_capital", (("network", "testnet"),))] == 1000.0
 
 
 def test_nothing_readable_still_answers_with_read_failures():
-    _, samples = scrape({}, {contract: "record missing" for contract in exporter.READS})
-    names = {name for name, _ in samples}
+    _text, samples = scrape({}, {contract: "record missing" for contract in exporter.READS})
+    names = {name for name, _labels in samples}
     assert names == {"tonsurance_exporter_read_success", "tonsurance_exporter_read_duration_seconds"}
 
 
@@ -99,10 +99,10 @@ def test_values_of_spells_infinity_for_json():
 def test_exported_names_match_the_catalogue():
     listed = {name for name, entry in catalogue().items() if entry["source"] == "exporter"}
     assert set(exporter.EXPORTED) == listed
-    _, samples = scrape(READINGS)
-    assert {name for name, _ in samples} == listed
+    _text, samples = scrape(READINGS)
+    assert {name for name, _labels in samples} == listed
     for name in listed:
-        labels = {label for (sample, labelset), _ in samples.items() if sample == name for label, _ in labelset}
+        labels = {label for sample, labelset in samples if sample == name for label, _value in labelset}
         assert labels == set(catalogue()[name]["labels"]), name
 
 

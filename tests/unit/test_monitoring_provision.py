@@ -49,10 +49,10 @@ def test_file_plan_creates_then_finds_nothing_to_do(tmp_path):
     base = str(tmp_path)
     rendered = bundle(base)
     first = provision.plan_files(base, rendered)
-    assert {action for _, action, _, _ in first} == {"created"}
+    assert {action for _path, action, _before, _after in first} == {"created"}
     provision.apply_files(base, first)
     second = provision.plan_files(base, rendered)
-    assert {action for _, action, _, _ in second} == {"unchanged"}
+    assert {action for _path, action, _before, _after in second} == {"unchanged"}
     assert oct(os.stat(os.path.join(base, "prometheus", "prometheus.yml")).st_mode & 0o777) == "0o644"
 
 
@@ -65,13 +65,13 @@ def test_file_plan_updates_edits_and_removes_what_is_no_longer_shipped(tmp_path)
     for stale in ("prometheus/rules/old.yml", "grafana/dashboards/old.json", "grafana/dashboards/.keep"):
         with open(os.path.join(base, stale), "w", encoding="utf-8") as handle:
             handle.write("x")
-    plan = {path: action for path, action, _, _ in provision.plan_files(base, rendered)}
+    plan = {path: action for path, action, _before, _after in provision.plan_files(base, rendered)}
     assert plan["prometheus/rules/protocol.yml"] == "updated"
     assert plan["prometheus/rules/old.yml"] == plan["grafana/dashboards/old.json"] == "removed"
     assert "grafana/dashboards/.keep" not in plan
     provision.apply_files(base, provision.plan_files(base, rendered))
     assert not os.path.exists(os.path.join(base, "prometheus", "rules", "old.yml"))
-    assert {a for _, a, _, _ in provision.plan_files(base, rendered)} == {"unchanged"}
+    assert {action for _path, action, _before, _after in provision.plan_files(base, rendered)} == {"unchanged"}
 
 
 def test_sources_refuse_a_broken_dashboard(tmp_path):

@@ -40,7 +40,7 @@ def test_split_ignores_semicolons_in_strings_identifiers_and_dollar_quotes():
         "SELECT $1::int, a$b$ FROM t;\n"
     )
     found = texts(sql)
-    assert [line for line, _ in found] == [1, 2, 3, 4, 5]
+    assert [line for line, _text in found] == [1, 2, 3, 4, 5]
     assert found[2][1].endswith("END $body$")
 
 

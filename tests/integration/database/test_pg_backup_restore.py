@@ -7,17 +7,8 @@ import os
 import pytest
 
 from conftest import module
-from db_fixtures import (  # noqa: F401  (fixtures)
-    MIGRATIONS,
-    connect,
-    database,
-    fingerprints,
-    gunzip,
-    moto_endpoint,
-    pg_server,
-    populate,
-    s3,
-)
+
+from .db_fixtures import MIGRATIONS, connect, fingerprints, gunzip, populate
 
 
 @pytest.fixture
@@ -217,7 +208,7 @@ def test_restore_brings_back_every_row(populated, s3):
 
 
 def test_restore_needs_no_role_of_the_source(populated, s3, pg_server):
-    _, _, store = s3
+    _client, _bucket, store = s3
     with connect(populated) as conn:
         conn.execute("CREATE ROLE legacy_owner NOLOGIN")
         conn.execute("CREATE ROLE legacy_reader NOLOGIN")

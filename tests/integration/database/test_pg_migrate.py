@@ -5,16 +5,8 @@ import os
 import time
 
 from conftest import module
-from db_fixtures import (  # noqa: F401  (fixtures)
-    MIGRATIONS,
-    connect,
-    database,
-    file_checksum,
-    finish_module,
-    pg_server,
-    schema_snapshot,
-    start_module,
-)
+
+from .db_fixtures import MIGRATIONS, connect, file_checksum, finish_module, schema_snapshot, start_module
 
 
 def write(directory, files):
@@ -53,9 +45,10 @@ def test_migrations_apply_once_and_a_second_run_changes_nothing(database):
 
     # Independent read-back: the ledger holds each file once with the checksum of its text.
     rows = ledger(database)
-    assert [(v, n) for v, n, _ in rows] == [(1, "initial_schema"), (2, "add_multi_dimensional_coverage"),
-                                           (3, "add_blockchain_event_log"), (4, "add_dynamic_pricing")]
-    for (version, _, checksum), name in zip(rows, sorted(os.listdir(MIGRATIONS))):
+    assert [(version, name) for version, name, _checksum in rows] == [
+        (1, "initial_schema"), (2, "add_multi_dimensional_coverage"), (3, "add_blockchain_event_log"),
+        (4, "add_dynamic_pricing")]
+    for (version, _recorded_name, checksum), name in zip(rows, sorted(os.listdir(MIGRATIONS))):
         assert checksum == file_checksum(os.path.join(MIGRATIONS, name))
     with connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM tranches").fetchone()[0] == 6
@@ -96,7 +89,7 @@ def test_concurrently_file_runs_outside_a_transaction_with_its_marker(database, 
             """SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                 WHERE c.relname LIKE 'accounts_owner%' ORDER BY 1""").fetchall()
     assert valid == [("accounts_owner_id_idx", True), ("accounts_owner_idx", True)]
-    assert [v for v, _, _ in ledger(database)] == [1, 2]
+    assert [version for version, _name, _checksum in ledger(database)] == [1, 2]
     assert module("pg_migrate", args)["changed"] is False
 
 
@@ -110,7 +103,7 @@ def test_concurrently_without_the_marker_fails_naming_file_line_and_fix(database
     assert "002_index_owner.sql failed at line 3" in failed["msg"]
     assert "tonsurance:no-transaction" in failed["msg"]
     assert failed["failed_file"] == "002_index_owner.sql" and failed["failed_line"] == 3
-    assert [v for v, _, _ in ledger(database)] == [1]
+    assert [version for version, _name, _checksum in ledger(database)] == [1]
 
 
 def test_bom_and_crlf_files_apply_and_keep_their_checksum(database, tmp_path):
@@ -124,7 +117,7 @@ def test_bom_and_crlf_files_apply_and_keep_their_checksum(database, tmp_path):
     applied = module("pg_migrate", args)
     assert not applied.get("failed"), applied
     rows = ledger(database)
-    assert [c for _, _, c in rows] == [hashlib.sha256(t.encode()).hexdigest() for t in texts.values()]
+    assert [checksum for _version, _name, checksum in rows] == [hashlib.sha256(t.encode()).hexdigest() for t in texts.values()]
 
     # The same migrations checked out with LF endings and no BOM are the same migrations.
     unix = dict(args, migrations_dir=write(tmp_path / "lf", texts))
@@ -168,7 +161,7 @@ def test_two_concurrent_migrators_apply_each_file_once(database, tmp_path):
     holder = connect(database)
     holder.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
-        runs = [start_module("pg_migrate", args) for _ in range(2)]
+        runs = [start_module("pg_migrate", args) for _migrator in range(2)]
         deadline = time.monotonic() + 120
         while True:
             waiting = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
@@ -188,7 +181,7 @@ def test_two_concurrent_migrators_apply_each_file_once(database, tmp_path):
     assert sorted(r["changed"] for r in results) == [False, True]
     with connect(database) as conn:
         assert conn.execute("SELECT version FROM runs ORDER BY version").fetchall() == [(1,), (2,), (3,)]
-    assert [v for v, _, _ in ledger(database)] == [1, 2, 3]
+    assert [version for version, _name, _checksum in ledger(database)] == [1, 2, 3]
 
 
 def test_failing_migration_leaves_schema_and_ledger_untouched(database, tmp_path):
@@ -224,7 +217,7 @@ def test_failing_migration_leaves_schema_and_ledger_untouched(database, tmp_path
         after = schema_snapshot(conn)
         assert conn.execute("SELECT to_regclass('public.extra'), to_regclass('public.never')").fetchone() \
             == (None, None)
-    assert [v for v, _, _ in after["ledger"]] == [1, 2]
+    assert [version for version, _name, _checksum in after["ledger"]] == [1, 2]
     assert {c[1] for c in after["columns"] if c[0] == "base"} == {"id", "label"}
 
 

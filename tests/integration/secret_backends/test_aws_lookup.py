@@ -125,7 +125,7 @@ def test_bad_credentials_are_an_auth_failure_whatever_on_denied_says(secret_look
 
 def test_one_client_per_connection_options(secret_lookup, sm):
     moto = sm["moto"]
-    for _ in range(3):
+    for _round in range(3):
         secret_lookup(["tonsurance/test/deployer-mnemonic", "tonsurance/test/postgres"], **conn(moto))
     assert len([k for k in cache._CLIENTS if k[0] == "aws"]) == 1
     secret_lookup("tonsurance/test/regional", **conn(moto, aws_region="us-east-1"))

@@ -146,7 +146,7 @@ def test_shared_reference_is_found_through_an_arn():
                     name="arn:aws:secretsmanager:eu-west-1:123456789012:secret:tonsurance/mainnet/deployer-mnemonic-Ab12Cd")]
     result = module("secret_separation_info", separation_args(testnet=testnet))
     assert result["shared_references"] == [dict(mainnet="deployer_mnemonic", testnet="deployer_mnemonic",
-                                                 secret="aws secret tonsurance/mainnet/deployer-mnemonic")]
+                                                secret="aws secret tonsurance/mainnet/deployer-mnemonic")]
 
 
 def test_same_mnemonic_under_two_names_is_found_and_never_printed():

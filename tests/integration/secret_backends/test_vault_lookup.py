@@ -145,7 +145,7 @@ def test_policy_denial(secret_lookup, kv, on_denied):
 
 def wait_until_refused(openbao, token):
     client = vault_client(openbao, token=token)
-    for _ in range(200):
+    for _attempt in range(200):
         try:
             client.auth.token.lookup_self()
         except hvac.exceptions.Forbidden:
