@@ -121,7 +121,8 @@ class Controller:
         self.ready_after = ready_after
         self.status_lag = status_lag
         self.never_ready = set()  # image references whose pods crash-loop and never become Ready
-        self.crash_when_ready = set()  # image references whose pods fall over right after becoming Ready
+        self.crash_when_ready = set()  # image references whose pods fall over after being Ready a while
+        self.crash_after = None  # seconds Ready before such a pod falls over; ready_after when None
         self.tracked = {}
         self.pods = {}
 
@@ -183,7 +184,7 @@ class Controller:
                                          "containerStatuses": [dict(s, ready=True) for s in
                                                                stored.raw["status"]["containerStatuses"]]}})
                 if stored.raw["spec"]["containers"][0]["image"] in self.crash_when_ready:
-                    pod["crash_at"] = now + self.ready_after
+                    pod["crash_at"] = now + (self.ready_after if self.crash_after is None else self.crash_after)
             elif pod["ready"] and pod.get("crash_at") and now >= pod["crash_at"]:
                 pod.update(ready=False, ready_at=None, crash_at=None)
                 stored = self.emulator.objects["v1/pods", namespace, pod["name"]]

@@ -145,10 +145,15 @@ def test_pods_that_fall_over_during_the_hold_are_rolled_back(kubeconfig, prometh
     namespace = "tonsurance-crash"
     deploy_old(kubeconfig, namespace)
     cluster.controller.crash_when_ready.add(image(SERVICE, "1.5.0-crash"))
-
-    result = rollout(kubeconfig, prometheus, namespace, "1.5.0-crash", hold_seconds=1)
+    # The pods fall over 2 s after becoming ready: late enough that the step's wait sees them ready even
+    # on a loaded machine, early enough to fall inside the 4 s hold.
+    cluster.controller.crash_after = 2.0
+    try:
+        result = rollout(kubeconfig, prometheus, namespace, "1.5.0-crash", hold_seconds=4)
+    finally:
+        cluster.controller.crash_after = None
     assert result["failed"] and result["failed_step"] == 20
-    assert "stopped being ready during the 1 s hold" in result["msg"] and "CrashLoopBackOff" in result["msg"]
+    assert "stopped being ready during the 4 s hold" in result["msg"] and "CrashLoopBackOff" in result["msg"]
     assert_all_on(kube, namespace, OLD)
 
 
