@@ -26,7 +26,7 @@ local: setup
 
 test: setup contracts/node_modules/.installed promtool
 	$(BIN)/python -m pytest -q tests
-	$(MAKE) --no-print-directory lint molecule
+	$(MAKE) --no-print-directory lint sanity molecule
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

@@ -86,7 +86,8 @@ def playbook(workdir, *args, shard_count=16, inventory="local", extra_vars=None,
         os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", name),
         "-i", os.path.join(REPO, "inventories", inventory), "-e", json.dumps(variables), *args,
     ]
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True, timeout=timeout,
+                          check=False)
     start = proc.stdout.find("{")
     document = json.loads(proc.stdout[start:]) if start >= 0 else {}
     return PlaybookResult(proc, document)
@@ -124,7 +125,7 @@ def module(name, args, check_mode=False, diff=False):
         env = dict(os.environ, PYTHONPATH=COLLECTIONS)
         path = os.path.join(REPO, "plugins", "modules", f"{name}.py")
         proc = subprocess.run([sys.executable, path, handle.name], env=env, capture_output=True, text=True,
-                              timeout=600)
+                              timeout=600, check=False)
     finally:
         os.unlink(handle.name)
     try:

@@ -38,7 +38,7 @@ async def send_body(wallet, dest, body, value=100_000_000):
 
 
 async def data_hash(chain, address):
-    account, _ = await chain.raw_get_account_state(address)
+    account, _last_tx = await chain.raw_get_account_state(address)
     return account.storage.state.state_init.data.hash.hex()
 
 

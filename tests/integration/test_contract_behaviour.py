@@ -38,7 +38,7 @@ def oracle_with_rate(chain, admin, rate_bps=80, hedge_bps=2000):
 
 
 def test_oracle_keeper_updates_rate_and_last_update(env):
-    chain, admin, _ = env
+    chain, admin, _stranger = env
     oracle = oracle_with_rate(chain, admin, rate_bps=80)
     assert run(chain.run_get_method(oracle.address, "get_rate", [1, 2, 3])) == [80]
     assert run(chain.run_get_method(oracle.address, "get_rate", [9, 9, 9])) == [-1]
@@ -48,7 +48,7 @@ def test_oracle_keeper_updates_rate_and_last_update(env):
 @pytest.mark.parametrize("amount,days", [(1_000_000_000, 30), (1_000_000_000, 90), (123_456_789_012, 365), (7, 1),
                                          (10**30, 3650)])
 def test_premium_quote_arithmetic(env, amount, days):
-    chain, admin, _ = env
+    chain, admin, _stranger = env
     oracle = oracle_with_rate(chain, admin, rate_bps=80, hedge_bps=2000)
     base, hedge, total = run(chain.run_get_method(oracle.address, "get_premium_quote", [1, 2, 3, amount, days]))
     expected_base = amount * 80 * days // (10000 * 365)
@@ -58,7 +58,7 @@ def test_premium_quote_arithmetic(env, amount, days):
 
 
 def test_premium_quote_known_figures(env):
-    chain, admin, _ = env
+    chain, admin, _stranger = env
     oracle = oracle_with_rate(chain, admin, rate_bps=80, hedge_bps=2000)
     quote = run(chain.run_get_method(oracle.address, "get_premium_quote", [1, 2, 3, 1_000_000_000, 90]))
     assert quote == [1972602, 394520, 2367122]
@@ -67,7 +67,7 @@ def test_premium_quote_known_figures(env):
 def test_premium_quote_refuses_missing_rate_and_bad_days(env):
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.errors import GetMethodError
 
-    chain, admin, _ = env
+    chain, admin, _stranger = env
     oracle = oracle_with_rate(chain, admin)
     with pytest.raises(GetMethodError) as missing:
         run(chain.run_get_method(oracle.address, "get_premium_quote", [4, 4, 4, 10**9, 30]))
@@ -93,7 +93,7 @@ def test_oracle_admin_and_keeper_ops_reject_strangers(env):
 
 
 def test_malformed_and_bounced_messages_leave_state_alone(env):
-    chain, admin, _ = env
+    chain, admin, _stranger = env
     oracle = oracle_with_rate(chain, admin)
     before = run(data_hash(chain, oracle.address))
     truncated = op(OP_UPDATE_RATE).store_uint(1, 8).end_cell()
@@ -121,7 +121,7 @@ def deploy_protocol(chain, admin, shard_count=4):
 
 def test_vault_admin_ops_and_utilization(env):
     chain, admin, stranger = env
-    _, vault, _, _ = deploy_protocol(chain, admin)
+    _oracle, vault, _router, _factory = deploy_protocol(chain, admin)
     curve = op(OP_SET_CURVE).store_uint(1, 8).store_uint(300, 16).store_uint(500, 16).store_uint(2, 8).end_cell()
     run(send_body(stranger, vault.address, curve))
     assert run(chain.run_get_method(vault.address, "get_tranche", [1]))[1:4] == [100, 200, 0]
@@ -134,9 +134,9 @@ def test_vault_admin_ops_and_utilization(env):
 
 def test_factory_routes_policy_to_its_shard(env):
     chain, admin, stranger = env
-    _, _, router, factory = deploy_protocol(chain, admin, shard_count=4)
+    _oracle, _vault, router, factory = deploy_protocol(chain, admin, shard_count=4)
     body = op(OP_CREATE_POLICY).store_coins(5 * TON).end_cell()
-    for _ in range(3):
+    for _attempt in range(3):
         run(send_body(stranger, factory.address, body, value=TON))
     # Policies 0, 1, 2 land on shards 0, 1, 2 (policy_id mod shard_count); the router deploys them on first use.
     for shard_id in range(3):
@@ -148,7 +148,7 @@ def test_factory_routes_policy_to_its_shard(env):
 
 def test_shard_accepts_policies_only_from_its_router(env):
     chain, admin, stranger = env
-    _, _, router, factory = deploy_protocol(chain, admin, shard_count=4)
+    _oracle, _vault, router, factory = deploy_protocol(chain, admin, shard_count=4)
     run(send_body(stranger, factory.address, op(OP_CREATE_POLICY).store_coins(TON).end_cell(), value=TON))
     shard = run(chain.run_get_method(router.address, "get_shard_address", [0]))[0].load_address()
     forged = op(OP_RECORD_POLICY).store_uint(77, 64).store_coins(10**6 * TON).end_cell()
@@ -159,7 +159,7 @@ def test_shard_accepts_policies_only_from_its_router(env):
 
 def test_factory_set_router_is_admin_only(env):
     chain, admin, stranger = env
-    _, _, router, factory = deploy_protocol(chain, admin)
+    _oracle, _vault, router, factory = deploy_protocol(chain, admin)
     other = Address("0:" + "ab" * 32)
     run(send_body(stranger, factory.address, op(OP_SET_ROUTER).store_address(other).end_cell()))
     assert run(chain.run_get_method(factory.address, "get_router", []))[0].load_address() == router.address
@@ -169,7 +169,7 @@ def test_factory_set_router_is_admin_only(env):
 
 def test_router_pause_is_admin_only(env):
     chain, admin, stranger = env
-    _, _, router, _ = deploy_protocol(chain, admin)
+    _oracle, _vault, router, _factory = deploy_protocol(chain, admin)
     pause = op(0x7B1F6002).store_uint(1, 1).end_cell()
     run(send_body(stranger, router.address, pause))
     assert run(chain.run_get_method(router.address, "get_paused", [])) == [0]

@@ -221,7 +221,7 @@ def test_shards_without_their_router_are_not_sent(workdir):
 
 def test_two_first_runs_at_once_deploy_one_set(workdir):
     procs = []
-    for _ in range(2):
+    for _run in range(2):
         variables = {"tonsurance_state_dir": os.path.join(workdir, "state"),
                      "deployment_record_directory": os.path.join(workdir, "deployments"),
                      "tonsurance_audit_log": os.path.join(workdir, "audit.jsonl"),

@@ -42,7 +42,7 @@ def test_first_run_deploys_and_records_every_contract(full_deploy):
 
 
 def test_record_matches_the_chain_by_independent_reads(full_deploy):
-    workdir, _ = full_deploy
+    workdir, _result = full_deploy
     record = record_of(workdir)
     by_label = {entry["label"]: entry for entry in record["contracts"]}
     code_hashes = {}
@@ -53,7 +53,7 @@ def test_record_matches_the_chain_by_independent_reads(full_deploy):
     chain = open_chain(os.path.join(workdir, "state"))
     try:
         for entry in record["contracts"]:
-            account, _ = run(chain.raw_get_account_state(entry["address_raw"]))
+            account, _last_tx = run(chain.raw_get_account_state(entry["address_raw"]))
             assert account is not None and account.storage.state.type_ == "account_active", entry["label"]
             assert account.storage.state.state_init.code.hash.hex() == code_hashes[entry["contract"]]
         router = by_label["PolicyRouter"]["address_raw"]
@@ -70,7 +70,7 @@ def test_record_matches_the_chain_by_independent_reads(full_deploy):
 
 
 def test_second_run_changes_nothing_and_sends_nothing(full_deploy):
-    workdir, _ = full_deploy
+    workdir, _result = full_deploy
     before = chain_stats(workdir)
     record_before = record_of(workdir)
     second = playbook(workdir, shard_count=256)
@@ -134,7 +134,7 @@ def test_check_mode_on_a_fresh_machine_stops_cleanly_and_creates_nothing(workdir
 def test_contract_info_reads_values_and_explains_exit_codes(full_deploy):
     from conftest import module
 
-    workdir, _ = full_deploy
+    workdir, _result = full_deploy
     oracle = {e["label"]: e for e in record_of(workdir)["contracts"]}["PricingOracle"]
     common = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
               "address": oracle["address"]}

@@ -204,7 +204,7 @@ def test_killed_at_random_points_every_contract_is_deployed_once_and_paid_once(t
         workdir = str(tmp_path / f"kill-{point}")
         shutil.copytree(template, workdir)
         # A few kills per run: the first lands anywhere in the run, later ones in the resumed runs.
-        for _ in range(3):
+        for _attempt in range(3):
             killed_mid_run += _run_module_until(protocol_args(workdir, **extra), rng.uniform(0.05, full_run * 1.2))
         final = module("ton_protocol", protocol_args(workdir, **extra))
         assert not final.get("failed"), final.get("msg")

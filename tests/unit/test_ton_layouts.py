@@ -35,7 +35,7 @@ def test_shard_addresses_are_distinct_and_tied_to_the_router():
 
 
 def test_shard_range_is_cut_at_shard_count_and_checked():
-    _, shards = protocol.shards(ARTIFACTS, ADMIN, 16, 10, 10)
+    _router, shards = protocol.shards(ARTIFACTS, ADMIN, 16, 10, 10)
     assert [int(s.label[12:-1]) for s in shards] == list(range(10, 16))
     with pytest.raises(ConfigError, match="outside"):
         protocol.shards(ARTIFACTS, ADMIN, 16, 16, 10)
