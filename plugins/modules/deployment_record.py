@@ -10,8 +10,8 @@ description:
     own form, code hashes, deploying transactions, fees), the git commit and any extra sections.
   - When the content is unchanged apart from its timestamp, the file is left alone and the task
     reports no change.
-  - When a different record already has that name, it is kept as C(<network>-<YYYYMMDD>.<HHMMSS>.json)
-    before the new one is written, and the latest record before this run is named in C(previous).
+  - When a different record already has that name, it is kept as C(<network>-<YYYYMMDD>.<HHMMSS>.json),
+    after the time it was generated, before the new one is written, and the latest record before this run is named in C(previous).
   - Sections of the latest record that this run does not give (for example the C(backend) section
     written by the backend role) are carried forward. Without O(contracts), the contracts of the latest
     record are kept and only the O(extra) sections are written.
@@ -143,6 +143,14 @@ def write_atomic(path, document):
         raise
 
 
+def generated_time(record, fallback):
+    """When the record says it was generated; fallback when it does not say, or not readably."""
+    try:
+        return datetime.datetime.fromisoformat(str(record.get("generated_at")))
+    except ValueError:
+        return fallback
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -214,11 +222,12 @@ def main():
     if changed and not module.check_mode:
         os.makedirs(params["directory"], exist_ok=True)
         if current is not None:
-            kept = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.{now:%H%M%S}.json")
+            stamp = f"{now:%Y%m%d}.{generated_time(current, now):%H%M%S}"
+            kept = os.path.join(params["directory"], f"{params['network']}-{stamp}.json")
             serial = 1
             while os.path.exists(kept):
-                # Two records replaced within a second keep both, never one over the other.
-                kept = os.path.join(params["directory"], f"{params['network']}-{now:%Y%m%d}.{now:%H%M%S}-{serial}.json")
+                # Two records generated within a second keep both, never one over the other.
+                kept = os.path.join(params["directory"], f"{params['network']}-{stamp}-{serial}.json")
                 serial += 1
             os.replace(path, kept)
             previous = kept

@@ -25,9 +25,18 @@ def test_record_is_written_then_left_alone_when_unchanged(tmp_path):
 
 def test_changed_record_keeps_the_previous_one(tmp_path):
     first = write(tmp_path, [ENTRY])
+    with open(first["path"], encoding="utf-8") as handle:
+        saved = json.load(handle)
+    saved["generated_at"] = saved["generated_at"][:11] + "01:02:03+00:00"
+    with open(first["path"], "w", encoding="utf-8") as handle:
+        json.dump(saved, handle)
     second = write(tmp_path, [dict(ENTRY, code_hash="dd", address_raw="0:bb")])
     assert second["changed"] and second["previous"] != first["path"]
     assert os.path.exists(second["previous"]) and os.path.exists(second["path"])
+    with open(second["previous"], encoding="utf-8") as handle:
+        kept = json.load(handle)
+    # The kept copy is named after the time it was generated, not the time it was replaced.
+    assert kept["generated_at"].endswith("T01:02:03+00:00") and second["previous"].endswith(".010203.json")
 
 
 def test_check_mode_writes_nothing(tmp_path):
