@@ -18,7 +18,9 @@ def changed_tasks(result):
 
 def test_verify_proves_the_set_and_only_the_test_policy_changes_on_rerun(workdir):
     assert playbook(workdir, shard_count=4).rc == 0
-    first = playbook(workdir, shard_count=4, name="verify.yml")
+    # The deployer's reference in its path form, which the verify role must pass whole to the lookup.
+    by_path = {"tonsurance_deployer_secret": {"backend": "local", "path": "deployer_mnemonic"}}
+    first = playbook(workdir, shard_count=4, name="verify.yml", extra_vars=by_path)
     assert first.rc == 0, first.proc.stdout[-3000:]
     proven = first.task_results("Prove every contract of the set")[0]
     assert len(proven["contracts"]) == 14 and proven["verified_checks"] > 14
@@ -74,8 +76,12 @@ def test_audit_line_for_success_and_for_failure(workdir):
 
 
 def test_database_rollback_restores_a_named_backup_once(workdir):
-    with_db = {"tonsurance_database_deploy": True}
-    assert playbook(workdir, shard_count=4, extra_vars=with_db).rc == 0
+    # The references in their path form: every role must hand the whole reference to the lookup.
+    with_db = {"tonsurance_database_deploy": True,
+               "tonsurance_deployer_secret": {"backend": "local", "path": "deployer_mnemonic"},
+               "tonsurance_db_password_secret": {"path": "database_password"}}
+    deployed = playbook(workdir, shard_count=4, extra_vars=with_db)
+    assert deployed.rc == 0, deployed.proc.stdout[-3000:]
     backup = playbook(workdir, shard_count=4, name="backup.yml", extra_vars=with_db)
     assert backup.rc == 0, backup.proc.stdout[-3000:]
     backup_id = [r for r in backup.task_results("Back up") if r.get("backup_id")][0]["backup_id"]
