@@ -191,6 +191,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import backends, reference
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.errors import SecretError
+from ansible_collections.tonsurance.deploy.plugins.plugin_utils import lookup_options
 
 display = Display()
 
@@ -203,7 +204,7 @@ OPTION_NAMES = backends.CONNECTION_OPTIONS + (
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        options = {name: self.get_option(name) for name in OPTION_NAMES}
+        options = lookup_options.options(self, OPTION_NAMES)
 
         found = []
         for term in terms:

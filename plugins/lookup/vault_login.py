@@ -41,6 +41,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets import vault
 from ansible_collections.tonsurance.deploy.plugins.module_utils._secrets.errors import SecretError
+from ansible_collections.tonsurance.deploy.plugins.plugin_utils import lookup_options
 
 display = Display()
 
@@ -51,7 +52,7 @@ OPTION_NAMES = ("vault_url", "vault_namespace", "vault_role_id", "vault_secret_i
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        conn = {name: self.get_option(name) for name in OPTION_NAMES}
+        conn = lookup_options.options(self, OPTION_NAMES)
         conn["vault_auth"] = "approle"
         display.vvv(f"vault_login: AppRole login at {conn['vault_url']}")
         try:

@@ -144,3 +144,20 @@ def test_without_the_shared_login_each_task_would_log_in_again(approle):
     run = run_login_once(approle, approle["single_use"](), "--skip-tags", "login")
     assert run.returncode != 0
     assert "AppRole login refused" in run.stdout + run.stderr
+
+
+def test_vault_options_given_as_templates_are_rendered_before_use(approle):
+    # The Vault address only through an inventory-style variable that is itself a template: both
+    # lookups must see the address, not the braces. (The rotation module takes its address as an
+    # argument, so its tasks are left out.)
+    extra = json.dumps({"vault_base": approle["url"], "tonsurance_vault_url": "{{ vault_base }}"})
+    env = ansible_env(dict(TONSURANCE_VAULT_ROLE_ID=approle["role_id"],
+                           TONSURANCE_VAULT_SECRET_ID=approle["single_use"](), ANSIBLE_STDOUT_CALLBACK="default"))
+    for name in ("VAULT_ADDR", "BAO_ADDR", "VAULT_TOKEN"):
+        env.pop(name, None)
+    cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(HERE, "login_once.yml"),
+           "-i", os.path.join(REPO, "inventories", "local"), "-e", "tonsurance_vault_auth=approle", "-e", extra,
+           "--skip-tags", "rotation"]
+    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "failed=0" in run.stdout
