@@ -90,7 +90,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-NAME = re.compile(r"^(?P<network>[a-z0-9][a-z0-9_-]*)-(?P<day>\d{8})(\.(?P<time>\d{6})(-\d+)?)?\.json$")
+NAME = re.compile(r"^(?P<network>[a-z0-9][a-z0-9_-]*)-(?P<day>\d{8})(\.(?P<time>\d{6})(-(?P<serial>\d+))?)?\.json$")
 
 
 def load(path, now):
@@ -114,6 +114,16 @@ def load(path, now):
         "extra": {k: v for k, v in document.items()
                   if k not in ("network", "generated_at", "commit", "contracts", "contract_count")},
     }
+
+
+def newness(record):
+    """Sort key, oldest first. generated_at has whole seconds, so two writes in one second tie: the
+    file named after the day alone is the newest of its day (the others are copies it replaced), and
+    among copies of one second a higher serial was kept later."""
+    match = NAME.match(os.path.basename(record["path"]))
+    serial = match.group("serial") if match else None
+    rank = 1 << 30 if match and match.group("time") is None else int(serial or 0)
+    return record["generated_at"], rank
 
 
 PRODUCT = ("PricingOracle", "TrancheToken", "MultiTrancheVault", "PolicyRouter", "PolicyShard", "PolicyFactory")
@@ -154,7 +164,7 @@ def main():
             records.append(load(path, now))
         except (OSError, ValueError) as exc:
             module.fail_json(msg=f"deployment record {path} is unreadable: {exc}")
-    records.sort(key=lambda r: r["generated_at"], reverse=True)
+    records.sort(key=newness, reverse=True)
 
     latest = records[0] if records else {}
     previous = {}

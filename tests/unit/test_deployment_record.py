@@ -85,3 +85,21 @@ def test_sections_are_added_without_contracts_and_carried_forward(tmp_path):
 def test_sections_without_any_record_are_refused(tmp_path):
     result = module("deployment_record", dict(directory=str(tmp_path), network="testnet", extra={"backend": {}}))
     assert result.get("failed") and "deploy the contracts first" in result["msg"]
+
+
+def test_records_written_within_one_second_are_ordered_by_their_names(tmp_path):
+    # A role that writes the record twice in one second leaves copies with the current file's own
+    # generated_at; the day's own file is still the latest, and a higher serial is the newer copy.
+    stamp = "2026-12-04T05:03:10+00:00"
+    names = ["testnet-20261204.json", "testnet-20261204.050310-2.json", "testnet-20261204.050310.json",
+             "testnet-20261204.050310-1.json", "testnet-20261204.050309.json"]
+    for index, name in enumerate(names):
+        document = {"network": "testnet", "generated_at": stamp if "050309" not in name else stamp[:17] + "09+00:00",
+                    "commit": "abc", "contracts": [dict(ENTRY, address_raw=f"0:{index:02x}")]}
+        with open(os.path.join(tmp_path, name), "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+    info = module("deployment_record_info", dict(directory=str(tmp_path), network="testnet"))
+    order = [os.path.basename(r["path"]) for r in info["records"]]
+    assert order == ["testnet-20261204.json", "testnet-20261204.050310-2.json", "testnet-20261204.050310-1.json",
+                     "testnet-20261204.050310.json", "testnet-20261204.050309.json"]
+    assert os.path.basename(info["previous"]["path"]) == "testnet-20261204.050310-2.json"
