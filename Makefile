@@ -3,11 +3,14 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 LINK := .collections/ansible_collections/tonsurance/deploy
+# pytest spreads whole test files over this many processes (pytest-xdist); 0 runs them in one.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.state/ansible-tmp
 export ANSIBLE_HOME := $(CURDIR)/.state/ansible-home
 
-.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan promtool lint sanity molecule
+.PHONY: setup local test unit integration contracts contracts-check bench build clean lock secrets-scan promtool shellcheck lint sanity molecule
 
 setup: $(VENV)/.installed $(LINK)
 
@@ -24,15 +27,15 @@ $(LINK):
 local: setup
 	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/local
 
-test: setup contracts/node_modules/.installed promtool
-	$(BIN)/python -m pytest -q tests
-	$(MAKE) --no-print-directory lint sanity molecule
+test: setup contracts/node_modules/.installed promtool shellcheck
+	$(PYTEST) tests
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint sanity molecule
 
 unit: setup
-	$(BIN)/python -m pytest -q tests/unit
+	$(PYTEST) tests/unit
 
 integration: setup promtool
-	$(BIN)/python -m pytest -q tests/integration
+	$(PYTEST) tests/integration
 
 # Debian's prometheus package: promtool checks and unit-tests the alert rules, and the server parses
 # every dashboard query.
@@ -40,17 +43,20 @@ promtool:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus)
 
+# Debian's shellcheck, for the sanity test of the shell scripts.
+shellcheck:
+	@command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck)
+
 # ansible-lint with the production profile; settings in .ansible-lint.
 lint: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
 
 # ansible-test sanity on a copy of the collection; tests/sanity/run.sh says why and how.
-sanity: setup
-	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
+sanity: setup shellcheck
 	SANITY_VENV_BIN=$(CURDIR)/$(BIN) tests/sanity/run.sh
 
 # Every scenario under molecule/ (shared settings in .config/molecule/config.yml), on this machine.
-molecule: setup
+molecule: setup promtool
 	PATH=$(CURDIR)/$(BIN):$$PATH MOLECULE_GLOB='molecule/*/molecule.yml' NO_COLOR=1 $(BIN)/molecule test --all
 
 contracts/node_modules/.installed: contracts/package-lock.json
