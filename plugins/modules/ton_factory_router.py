@@ -11,6 +11,9 @@ description:
     re-reads the factory to prove the change.
   - When the admin is another contract (a multisig on mainnet), sends nothing and writes an order under
     O(order_dir) with the message to propose (destination, value, body BoC) and a readable summary.
+  - Before it sends or writes anything, and in check mode too, reads the account at O(router), which must be active
+    and, when O(router_code_hash) is given, run that code. A router that is not on this chain (a record of an
+    earlier chain, say) or is another contract fails the task and leaves the factory as it was.
   - Used by the contract rollback to return the factory to the previous deployment's router.
 version_added: 0.1.0
 author: Tonsurance contributors (!UNKNOWN)
@@ -26,6 +29,11 @@ options:
     description: PolicyRouter address the factory must use.
     type: str
     required: true
+  router_code_hash:
+    description:
+      - Hex SHA-256 of the code the account at O(router) must run, as the deployment record lists it for
+        its PolicyRouter. When omitted, the router need only be an active account.
+    type: str
   deployer_mnemonic:
     description: Deployer wallet words, from a secret lookup; needed only when the deployer is the admin.
     type: str
@@ -52,6 +60,7 @@ EXAMPLES = r"""
     sandbox_state: .state/local/chain.json
     factory: "{{ current.factory }}"
     router: "{{ previous.router }}"
+    router_code_hash: "{{ previous.router_code_hash }}"
     order_dir: deployments/orders
   check_mode: true
 """
@@ -76,12 +85,24 @@ order:
   sample: deployments/orders/mainnet-factory-router.json
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import common
 
 if not common.IMPORT_ERROR:
-    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import addresses, ops
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import addresses, deploy, ops
+
+
+def require_router(state, router, code_hash, network):
+    """Refuse a router account that is not active, or that runs code other than code_hash."""
+    where = f"PolicyRouter {addresses.friendly(router, network)}"
+    if state["status"] != "active":
+        raise common.TonError(f"{where} is {state['status']} on {network}; the factory is left on its router")
+    if code_hash and state["code_hash"] != code_hash:
+        raise common.TonError(f"{where} runs code {state['code_hash']}, not the PolicyRouter code {code_hash}; "
+                              "the factory is left on its router")
 
 
 def main():
@@ -89,6 +110,7 @@ def main():
     spec.update(
         factory=dict(type="str", required=True),
         router=dict(type="str", required=True),
+        router_code_hash=dict(type="str"),
         deployer_mnemonic=dict(type="str", no_log=True),
         deployer_wallet=dict(type="str", default="highload_v3", choices=["v4r2", "v5r1", "highload_v3"]),
         order_dir=dict(type="path", required=True),
@@ -103,6 +125,9 @@ def main():
         router = addresses.parse(params["router"], "router address")
     except common.TonError as exc:
         module.fail_json(msg=str(exc))
+    code_hash = (params["router_code_hash"] or "").lower() or None
+    if code_hash is not None and not re.fullmatch(r"[0-9a-f]{64}", code_hash):
+        module.fail_json(msg=f"router_code_hash {params['router_code_hash']!r} is not 64 hex digits")
 
     async def work(provider):
         before = await ops.first_address(provider, factory, "get_router")
@@ -110,6 +135,7 @@ def main():
         outcome = {"router_before": addresses.raw(before), "action": "none"}
         if addresses.same(before, router):
             return outcome
+        require_router(await deploy.observe(provider, router), router, code_hash, network)
         body = ops.set_router_body(router)
         deployer = None
         if params.get("deployer_mnemonic"):

@@ -2,8 +2,9 @@
 
 import json
 import os
+import shutil
 
-from conftest import module, playbook
+from conftest import chain_stats, local_mnemonic, module, playbook
 
 
 def audit_lines(workdir):
@@ -96,3 +97,48 @@ def test_database_rollback_restores_a_named_backup_once(workdir):
     assert first.stats["changed"] > 0
     second = playbook(workdir, shard_count=4, name="rollback.yml", extra_vars=args)
     assert second.rc == 0 and second.stats["changed"] == 0, second.proc.stdout[-3000:]
+
+
+def test_contract_rollback_refuses_a_previous_router_that_is_not_on_this_chain(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    # The chain and its secret store are removed and made anew; the records of the first one stay.
+    shutil.rmtree(os.path.join(workdir, "state"))
+    assert playbook(workdir, shard_count=8).rc == 0
+    chain = os.path.join(workdir, "state", "chain.json")
+    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    factory = records["latest"]["contracts"]["PolicyFactory"]["address"]
+    gone = records["previous"]["contracts"]["PolicyRouter"]["address"]
+    sent = chain_stats(workdir)["external_messages"]
+
+    for args in ([], ["--check"]):
+        refused = playbook(workdir, *args, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+        assert refused.rc != 0
+        message = json.dumps(refused.failures())
+        assert f"PolicyRouter {gone} is nonexist on local" in message, message
+        assert local_mnemonic(workdir) not in refused.proc.stdout + refused.proc.stderr
+    info = module("ton_contract_info", {"network": "local", "sandbox_state": chain, "address": factory,
+                                        "get_methods": [{"name": "get_router"}]})
+    assert info["values"]["get_router"][0]["address"] == records["latest"]["contracts"]["PolicyRouter"]["address_raw"]
+    assert chain_stats(workdir)["external_messages"] == sent
+
+
+def test_factory_router_refuses_an_account_that_runs_other_code(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    contracts = records["latest"]["contracts"]
+    common = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
+              "factory": contracts["PolicyFactory"]["address"], "order_dir": os.path.join(workdir, "orders"),
+              "deployer_mnemonic": local_mnemonic(workdir)}
+    sent = chain_stats(workdir)["external_messages"]
+    # The vault is active but is no PolicyRouter.
+    wrong = module("ton_factory_router", dict(common, router=contracts["MultiTrancheVault"]["address"],
+                                              router_code_hash=contracts["PolicyRouter"]["code_hash"]))
+    assert wrong.get("failed") and "not the PolicyRouter code" in wrong["msg"], wrong
+    assert common["deployer_mnemonic"] not in json.dumps(wrong)
+    malformed = module("ton_factory_router", dict(common, router=contracts["PolicyRouter"]["address"],
+                                                  router_code_hash="xyz"))
+    assert malformed.get("failed") and "router_code_hash 'xyz' is not 64 hex digits" in malformed["msg"]
+    same = module("ton_factory_router", dict(common, router=contracts["PolicyRouter"]["address"],
+                                             router_code_hash=contracts["PolicyRouter"]["code_hash"]))
+    assert same["changed"] is False and same["action"] == "none"
+    assert chain_stats(workdir)["external_messages"] == sent
