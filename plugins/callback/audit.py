@@ -8,7 +8,8 @@ short_description: Append one JSON line per run to the deployment audit log
 description:
   - At the end of every playbook run, successful or not, appends a line to the audit log with the time, the
     playbook, the network, the operator (the AWX user when AWX runs the job), the contracts of the run, the
-    approvers, the git commit and the outcome (with the failed tasks, if any).
+    approvers, the git commit, whether it ran in check mode (C(--check), which sends and writes nothing) and the
+    outcome (with the failed tasks, if any).
   - The log defaults to C(deployments/audit.jsonl) beside the playbooks; C(tonsurance_audit_log) moves it.
   - Approvers come from the C(approvers) variable (a list or a comma-separated string).
   - Values of variables are never written, only the names listed above; secrets cannot reach the log.
@@ -23,6 +24,7 @@ import json
 import os
 import subprocess
 
+from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 
@@ -75,6 +77,7 @@ class CallbackModule(CallbackBase):
             "approvers": _approvers(extra.get("approvers", host_vars.get("approvers"))),
             "contracts": _contracts(host_vars.get("contracts_deployed")),
             "commit": _commit(os.path.dirname(os.path.abspath(self.playbook or "."))),
+            "check_mode": bool(context.CLIARGS.get("check", False)),
             "outcome": "failed" if failed else "success",
             "failed_tasks": self.failed_tasks,
         }

@@ -69,6 +69,10 @@ def test_audit_line_for_success_and_for_failure(workdir):
     assert failed.rc != 0
     success, failure = audit_lines(workdir)[-2:]
     assert success["outcome"] == "success" and success["network"] == "local"
+    assert success["check_mode"] is False and failure["check_mode"] is False
+    assert playbook(workdir, "--check", shard_count=4).rc == 0
+    rehearsal = audit_lines(workdir)[-1]
+    assert rehearsal["check_mode"] is True and rehearsal["outcome"] == "success"
     assert success["approvers"] == ["alice", "bob"] and len(success["contracts"]) == 14
     assert success["operator"] and success["commit"] and success["timestamp"]
     assert failure["outcome"] == "failed" and failure["failed_tasks"]
