@@ -28,6 +28,9 @@ mkdir -p "$copy" "$(dirname "$get_pip")"
 cp "$repo/tests/sanity/offline_get_pip.py" "$get_pip"
 
 cd "$repo"
+# Every ignore line must carry its reason; ansible-test would take a bare one.
+"$bin/python" tests/sanity/check_ignores.py tests/sanity/ignore-*.txt
+
 git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' path; do [ -f "$path" ] && printf '%s\0' "$path"; done \
   | tar --create --null --files-from=- --file=- \
