@@ -133,25 +133,57 @@ def start(args):
     return 1
 
 
+def group_members(pgid):
+    """Live processes of the process group pgid (the detached process and what it started)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                members.append(int(entry))
+    return members
+
+
+def signal_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
 def stop(args):
+    """End the detached process, then whatever of its group outlived it (its Prometheus, should it
+    have been killed without the chance to stop it)."""
     where = paths(args.directory)
     pid = read_pid(where["pid"])
-    if pid is None or not alive(pid):
+    if pid is None:
         print("not running")
         return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if alive(pid):
-        # The orderly stop hung: end the whole session, Prometheus included.
-        os.killpg(pid, signal.SIGKILL)
+    was_running = alive(pid)
+    if was_running:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    orphans = group_members(pid)
+    if orphans:
+        signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while group_members(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The orderly stop hung: end the whole session.
+        signal_group(pid, signal.SIGKILL)
         time.sleep(0.5)
-    if alive(pid):
-        print(f"process {pid} outlived SIGKILL", file=sys.stderr)
+    left = group_members(pid)
+    if left:
+        print(f"processes {left} of {args.directory} outlived SIGKILL", file=sys.stderr)
         return 1
     os.unlink(where["pid"])
-    print("stopped")
+    print("stopped" if was_running else f"not running; stopped {len(orphans)} process(es) it left behind")
     return 0
 
 

@@ -137,10 +137,11 @@ def launch_openbao(where, root_token):
                      f'    file_path = "{audit_log}"\n    mode = "0600"\n  }}\n}}\n')
     port = free_port()
     log = os.path.join(home, "server.log")
-    # HOME is the server's own: dev mode writes its root token to ~/.vault-token.
-    proc = launch([os.path.join(BIN, "bao"), "server", "-dev", f"-dev-root-token-id={root_token}",
-                   f"-dev-listen-address=127.0.0.1:{port}", f"-config={config}"],
-                  home, log, clean_env(HOME=home))
+    # HOME is the server's own: dev mode writes its root token to ~/.vault-token. The token goes in
+    # through the environment, so no process listing shows it.
+    proc = launch([os.path.join(BIN, "bao"), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
+                   f"-config={config}"],
+                  home, log, clean_env(HOME=home, BAO_DEV_ROOT_TOKEN_ID=root_token))
     return proc, log, {"name": "openbao", "pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}",
                        "health": "/v1/sys/health", "config": config, "audit_log": audit_log}
 

@@ -71,14 +71,14 @@ def openbao(tmp_path_factory):
     home = tmp_path_factory.mktemp("openbao")
     port = free_port()
     log = str(home / "bao.log")
-    # HOME is private: dev mode writes its root token to ~/.vault-token.
-    env = dict(os.environ, HOME=str(home))
+    # HOME is private: dev mode writes its root token to ~/.vault-token. The token goes in through the
+    # environment, so no process listing shows it.
+    env = dict(os.environ, HOME=str(home), BAO_DEV_ROOT_TOKEN_ID=ROOT_TOKEN)
     for name in ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "VAULT_NAMESPACE"):
         env.pop(name, None)
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(
-            [os.path.join(BIN, "bao"), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
-             f"-dev-listen-address=127.0.0.1:{port}"],
+            [os.path.join(BIN, "bao"), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(home))
     url = f"http://127.0.0.1:{port}"
     try:
