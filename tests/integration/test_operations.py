@@ -25,6 +25,25 @@ def deployed(tmp_path_factory):
     return workdir, record
 
 
+@pytest.fixture(scope="module")
+def spare_router(deployed):
+    """A second PolicyRouter on the deployed chain (twice the shards), to point a factory at."""
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import deploy, protocol
+    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import Deployer
+
+    workdir, _record = deployed
+    chain = open_chain(os.path.join(workdir, "state"))
+    try:
+        wallet = run(Deployer(chain, local_mnemonic(workdir), "highload_v3", "local").open())
+        router = protocol.build(os.path.join(REPO, "contracts", "build"), "PolicyRouter", {
+            "admin": wallet.address.to_str(is_user_friendly=False), "shard_count": 2 * SHARDS})
+        run(deploy.ensure(chain, wallet, [router], network="local", amount_nanoton=10**8, batch_size=1,
+                          wait_timeout=10, check_mode=False))
+    finally:
+        chain.close()
+    return router.address.to_str(is_user_friendly=False)
+
+
 def chain_args(workdir, **extra):
     args = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json")}
     args.update(extra)
@@ -80,13 +99,17 @@ def test_smoke_policy_is_refused_on_mainnet(deployed):
     assert result.get("failed") and "refused on mainnet" in result["msg"]
 
 
-def test_factory_router_switch_is_sent_once_and_proven(deployed):
+def test_factory_router_switch_is_sent_once_and_proven(deployed, spare_router):
     workdir, record = deployed
     factory = record["PolicyFactory"]["address"]
     current = record["PolicyRouter"]["address"]
-    other = "0:" + "cd" * 32
+    other = spare_router
     orders = os.path.join(workdir, "orders")
     args = wallet_args(workdir, factory=factory, order_dir=orders)
+    # Nothing lives at this address: refused, in check mode as in a real run, before anything is sent.
+    for check_mode in (True, False):
+        nowhere = module("ton_factory_router", dict(args, router="0:" + "cd" * 32), check_mode=check_mode)
+        assert nowhere.get("failed") and "is nonexist on local" in nowhere["msg"], nowhere
     planned = module("ton_factory_router", dict(args, router=other), check_mode=True, diff=True)
     assert planned["action"] == "would_send" and planned["changed"]
     sent = module("ton_factory_router", dict(args, router=other))
@@ -115,7 +138,7 @@ def signer_set(chain, wallet, threshold, signers):
     return target.address.to_str(is_user_friendly=False), artifact["code_hash_hex"]
 
 
-def test_multisig_policy_and_orders_for_its_signers(deployed):
+def test_multisig_policy_and_orders_for_its_signers(deployed, spare_router):
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import protocol
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import Deployer
 
@@ -152,7 +175,7 @@ def test_multisig_policy_and_orders_for_its_signers(deployed):
     finally:
         chain.close()
     orders = os.path.join(workdir, "orders")
-    args = wallet_args(workdir, factory=factory.address.to_str(is_user_friendly=False), router="0:" + "cd" * 32,
+    args = wallet_args(workdir, factory=factory.address.to_str(is_user_friendly=False), router=spare_router,
                        order_dir=orders)
     first = module("ton_factory_router", args)
     assert first["action"] == "order_written" and first["changed"]
