@@ -146,3 +146,23 @@ def test_factory_router_refuses_an_account_that_runs_other_code(workdir):
                                              router_code_hash=contracts["PolicyRouter"]["code_hash"]))
     assert same["changed"] is False and same["action"] == "none"
     assert chain_stats(workdir)["external_messages"] == sent
+
+
+def test_contract_rollback_names_a_previous_record_without_the_router_code(workdir):
+    assert playbook(workdir, shard_count=4).rc == 0
+    assert playbook(workdir, shard_count=8).rc == 0
+    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    previous = records["previous"]["path"]
+    with open(previous, encoding="utf-8") as handle:
+        document = json.load(handle)
+    for entry in document["contracts"]:
+        if entry["contract"] == "PolicyRouter":
+            del entry["code_hash"]
+    with open(previous, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    sent = chain_stats(workdir)["external_messages"]
+    refused = playbook(workdir, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+    assert refused.rc != 0
+    message = json.dumps(refused.failures())
+    assert os.path.basename(previous) in message and "PolicyRouter address and code_hash" in message, message
+    assert chain_stats(workdir)["external_messages"] == sent
