@@ -83,6 +83,11 @@ order:
   returned: when the admin is not the deployer
   type: str
   sample: deployments/orders/mainnet-factory-router.json
+summary:
+  description: What the order asks the signers to approve, in words.
+  returned: when the admin is not the deployer and not in check mode
+  type: str
+  sample: "On mainnet, the admin EQB... asks PolicyFactory EQC... to route new policies to PolicyRouter EQD... instead of EQE..."
 """
 
 import re
@@ -95,11 +100,16 @@ if not common.IMPORT_ERROR:
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import addresses, deploy, ops
 
 
+STATUS_WORDS = {"nonexist": "does not exist", "uninit": "holds no code", "frozen": "is frozen"}
+
+
 def require_router(state, router, code_hash, network):
     """Refuse a router account that is not active, or that runs code other than code_hash."""
     where = f"PolicyRouter {addresses.friendly(router, network)}"
     if state["status"] != "active":
-        raise common.TonError(f"{where} is {state['status']} on {network}; the factory is left on its router")
+        status = STATUS_WORDS.get(state["status"], f"is {state['status']}")
+        raise common.TonError(f"{where} {status} on {network} (is its record from an earlier chain?); "
+                              "the factory is left on its router")
     if code_hash and state["code_hash"] != code_hash:
         raise common.TonError(f"{where} runs code {state['code_hash']}, not the PolicyRouter code {code_hash}; "
                               "the factory is left on its router")
@@ -125,7 +135,8 @@ def main():
         router = addresses.parse(params["router"], "router address")
     except common.TonError as exc:
         module.fail_json(msg=str(exc))
-    code_hash = (params["router_code_hash"] or "").lower() or None
+    # Omitted, the router need only be active; given, even as an empty string, it must be a hash.
+    code_hash = None if params["router_code_hash"] is None else params["router_code_hash"].lower()
     if code_hash is not None and not re.fullmatch(r"[0-9a-f]{64}", code_hash):
         module.fail_json(msg=f"router_code_hash {params['router_code_hash']!r} is not 64 hex digits")
 

@@ -109,7 +109,7 @@ def test_factory_router_switch_is_sent_once_and_proven(deployed, spare_router):
     # Nothing lives at this address: refused, in check mode as in a real run, before anything is sent.
     for check_mode in (True, False):
         nowhere = module("ton_factory_router", dict(args, router="0:" + "cd" * 32), check_mode=check_mode)
-        assert nowhere.get("failed") and "is nonexist on local" in nowhere["msg"], nowhere
+        assert nowhere.get("failed") and "does not exist on local" in nowhere["msg"], nowhere
     planned = module("ton_factory_router", dict(args, router=other), check_mode=True, diff=True)
     assert planned["action"] == "would_send" and planned["changed"]
     sent = module("ton_factory_router", dict(args, router=other))

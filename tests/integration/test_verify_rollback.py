@@ -118,7 +118,7 @@ def test_contract_rollback_refuses_a_previous_router_that_is_not_on_this_chain(w
         refused = playbook(workdir, *args, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
         assert refused.rc != 0
         message = json.dumps(refused.failures())
-        assert f"PolicyRouter {gone} is nonexist on local" in message, message
+        assert f"PolicyRouter {gone} does not exist on local" in message, message
         assert local_mnemonic(workdir) not in refused.proc.stdout + refused.proc.stderr
     info = module("ton_contract_info", {"network": "local", "sandbox_state": chain, "address": factory,
                                         "get_methods": [{"name": "get_router"}]})
@@ -142,6 +142,9 @@ def test_factory_router_refuses_an_account_that_runs_other_code(workdir):
     malformed = module("ton_factory_router", dict(common, router=contracts["PolicyRouter"]["address"],
                                                   router_code_hash="xyz"))
     assert malformed.get("failed") and "router_code_hash 'xyz' is not 64 hex digits" in malformed["msg"]
+    empty = module("ton_factory_router", dict(common, router=contracts["MultiTrancheVault"]["address"],
+                                              router_code_hash=""))
+    assert empty.get("failed") and "router_code_hash '' is not 64 hex digits" in empty["msg"], empty
     same = module("ton_factory_router", dict(common, router=contracts["PolicyRouter"]["address"],
                                              router_code_hash=contracts["PolicyRouter"]["code_hash"]))
     assert same["changed"] is False and same["action"] == "none"
@@ -154,15 +157,21 @@ def test_contract_rollback_names_a_previous_record_without_the_router_code(workd
     records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
     previous = records["previous"]["path"]
     with open(previous, encoding="utf-8") as handle:
-        document = json.load(handle)
-    for entry in document["contracts"]:
-        if entry["contract"] == "PolicyRouter":
-            del entry["code_hash"]
-    with open(previous, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
+        original = json.load(handle)
     sent = chain_stats(workdir)["external_messages"]
-    refused = playbook(workdir, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
-    assert refused.rc != 0
-    message = json.dumps(refused.failures())
-    assert os.path.basename(previous) in message and "PolicyRouter address and code_hash" in message, message
+    # The code hash left out, empty or null: each would turn the router's code check off.
+    for damage in ("missing", "", None):
+        document = json.loads(json.dumps(original))
+        for entry in document["contracts"]:
+            if entry["contract"] == "PolicyRouter":
+                if damage == "missing":
+                    del entry["code_hash"]
+                else:
+                    entry["code_hash"] = damage
+        with open(previous, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+        refused = playbook(workdir, shard_count=8, name="rollback.yml", extra_vars={"rollback_type": "contracts"})
+        assert refused.rc != 0
+        message = json.dumps(refused.failures())
+        assert os.path.basename(previous) in message and "PolicyRouter address and code_hash" in message, message
     assert chain_stats(workdir)["external_messages"] == sent
