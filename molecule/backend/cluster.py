@@ -36,13 +36,19 @@ def paths(directory):
     }
 
 
-def alive(pid):
-    """True while the process exists and is not a zombie waiting for a parent to reap it."""
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state, parent, process group, ...), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+
+
+def alive(pid):
+    """True while the process exists and is not a zombie waiting for a parent to reap it."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def read_pid(path):
@@ -136,15 +142,10 @@ def start(args):
 def group_members(pgid):
     """Live processes of the process group pgid (the detached process and what it started)."""
     members = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                members.append(int(entry))
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        fields = stat_fields(entry)
+        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry))
     return members
 
 

@@ -25,23 +25,29 @@ def deployed(tmp_path_factory):
     return workdir, record
 
 
-@pytest.fixture(scope="module")
-def spare_router(deployed):
-    """A second PolicyRouter on the deployed chain (twice the shards), to point a factory at."""
+def deploy_contract(workdir, name, init):
+    """Deploy one more contract of the protocol, from the compiled artifacts, with the local deployer's
+    wallet (`init(wallet_address)` gives its init values); returns its raw address."""
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import deploy, protocol
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import Deployer
 
-    workdir, _record = deployed
     chain = open_chain(os.path.join(workdir, "state"))
     try:
         wallet = run(Deployer(chain, local_mnemonic(workdir), "highload_v3", "local").open())
-        router = protocol.build(os.path.join(REPO, "contracts", "build"), "PolicyRouter", {
-            "admin": wallet.address.to_str(is_user_friendly=False), "shard_count": 2 * SHARDS})
-        run(deploy.ensure(chain, wallet, [router], network="local", amount_nanoton=10**8, batch_size=1,
+        target = protocol.build(os.path.join(REPO, "contracts", "build"), name,
+                                init(wallet.address.to_str(is_user_friendly=False)))
+        run(deploy.ensure(chain, wallet, [target], network="local", amount_nanoton=10**8, batch_size=1,
                           wait_timeout=10, check_mode=False))
     finally:
         chain.close()
-    return router.address.to_str(is_user_friendly=False)
+    return target.address.to_str(is_user_friendly=False)
+
+
+@pytest.fixture(scope="module")
+def spare_router(deployed):
+    """A second PolicyRouter on the deployed chain (twice the shards), to point a factory at."""
+    workdir, _record = deployed
+    return deploy_contract(workdir, "PolicyRouter", lambda wallet: {"admin": wallet, "shard_count": 2 * SHARDS})
 
 
 def chain_args(workdir, **extra):
@@ -139,7 +145,6 @@ def signer_set(chain, wallet, threshold, signers):
 
 
 def test_multisig_policy_and_orders_for_its_signers(deployed, spare_router):
-    from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import protocol
     from ansible_collections.tonsurance.deploy.plugins.module_utils._ton.deployer import Deployer
 
     workdir, record = deployed
@@ -163,20 +168,11 @@ def test_multisig_policy_and_orders_for_its_signers(deployed, spare_router):
     assert not wallet_admin["meets_policy"]
 
     # A factory administered by the multisig: the switch becomes an order, written once.
-    chain = open_chain(os.path.join(workdir, "state"))
-    try:
-        wallet = run(Deployer(chain, local_mnemonic(workdir), "highload_v3", "local").open())
-        factory = protocol.build(os.path.join(REPO, "contracts", "build"), "PolicyFactory", {
-            "admin": good, "router": record["PolicyRouter"]["address_raw"],
-            "oracle": record["PricingOracle"]["address_raw"], "vault": record["MultiTrancheVault"]["address_raw"]})
-        from ansible_collections.tonsurance.deploy.plugins.module_utils._ton import deploy
-        run(deploy.ensure(chain, wallet, [factory], network="local", amount_nanoton=10**8, batch_size=1,
-                          wait_timeout=10, check_mode=False))
-    finally:
-        chain.close()
+    factory = deploy_contract(workdir, "PolicyFactory", lambda _wallet: {
+        "admin": good, "router": record["PolicyRouter"]["address_raw"],
+        "oracle": record["PricingOracle"]["address_raw"], "vault": record["MultiTrancheVault"]["address_raw"]})
     orders = os.path.join(workdir, "orders")
-    args = wallet_args(workdir, factory=factory.address.to_str(is_user_friendly=False), router=spare_router,
-                       order_dir=orders)
+    args = wallet_args(workdir, factory=factory, router=spare_router, order_dir=orders)
     first = module("ton_factory_router", args)
     assert first["action"] == "order_written" and first["changed"]
     with open(first["order"], encoding="utf-8") as handle:

@@ -12,6 +12,10 @@ def audit_lines(workdir):
         return [json.loads(line) for line in handle]
 
 
+def local_records(workdir):
+    return module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+
+
 def changed_tasks(result):
     return [t["task"]["name"] for p in result.document["plays"] for t in p["tasks"]
             if any(h.get("changed") for h in t["hosts"].values())]
@@ -47,8 +51,7 @@ def test_contract_rollback_returns_the_factory_to_the_previous_router(workdir):
 
     # A new release: twice the shards, so a new router and a new factory.
     assert playbook(workdir, shard_count=8).rc == 0
-    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"),
-                                                "network": "local"})
+    records = local_records(workdir)
     factory = records["latest"]["contracts"]["PolicyFactory"]["address"]
     old_router = records["previous"]["contracts"]["PolicyRouter"]["address_raw"]
 
@@ -109,7 +112,7 @@ def test_contract_rollback_refuses_a_previous_router_that_is_not_on_this_chain(w
     shutil.rmtree(os.path.join(workdir, "state"))
     assert playbook(workdir, shard_count=8).rc == 0
     chain = os.path.join(workdir, "state", "chain.json")
-    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    records = local_records(workdir)
     factory = records["latest"]["contracts"]["PolicyFactory"]["address"]
     gone = records["previous"]["contracts"]["PolicyRouter"]["address"]
     sent = chain_stats(workdir)["external_messages"]
@@ -128,7 +131,7 @@ def test_contract_rollback_refuses_a_previous_router_that_is_not_on_this_chain(w
 
 def test_factory_router_refuses_an_account_that_runs_other_code(workdir):
     assert playbook(workdir, shard_count=4).rc == 0
-    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    records = local_records(workdir)
     contracts = records["latest"]["contracts"]
     common = {"network": "local", "sandbox_state": os.path.join(workdir, "state", "chain.json"),
               "factory": contracts["PolicyFactory"]["address"], "order_dir": os.path.join(workdir, "orders"),
@@ -154,7 +157,7 @@ def test_factory_router_refuses_an_account_that_runs_other_code(workdir):
 def test_contract_rollback_names_a_previous_record_without_the_router_code(workdir):
     assert playbook(workdir, shard_count=4).rc == 0
     assert playbook(workdir, shard_count=8).rc == 0
-    records = module("deployment_record_info", {"directory": os.path.join(workdir, "deployments"), "network": "local"})
+    records = local_records(workdir)
     previous = records["previous"]["path"]
     with open(previous, encoding="utf-8") as handle:
         original = json.load(handle)
