@@ -46,6 +46,10 @@ options:
     description: Directory for orders to multisig signers.
     type: path
     required: true
+notes:
+  - The router check proves that the account is active and runs the PolicyRouter code of O(router_code_hash). It
+    does not compare the router's admin or shard count with the release it came from; the contract rollback
+    takes the address and the code hash from the same deployment record.
 attributes:
   check_mode:
     support: full
